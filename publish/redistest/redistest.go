@@ -1,0 +1,171 @@
+// Package redistest starts private redis-server processes for tests.
+//
+// Every server is started on a free loopback port chosen by the kernel, with
+// persistence off and its working directory in the test's temp dir, and is
+// shut down in the test's cleanup. It never connects to a Redis it did not
+// start: tests that need Redis get one of their own.
+//
+// When redis-server is not on PATH and the CI environment variable is set,
+// the test fails (CI installs it in .ci/run); otherwise the test fails with a
+// one-line hint on how to install it. Integration tests never skip.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server process owned by a test.
+type Server struct {
+	Addr string // host:port
+	Dir  string // working directory, holds redis.log
+	cmd  *exec.Cmd
+}
+
+// URL returns a redis:// URL for the server's database 0.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Client returns a go-redis client for the server, closed at cleanup.
+func (s *Server) Client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Binary returns the path of redis-server or fails the test with a hint.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Fatalf("redis-server not found on PATH: install it (Debian: apt-get install -y redis-server) or run 'make test', which does so in CI")
+	}
+	return p
+}
+
+// FreePort asks the kernel for a free loopback TCP port.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start starts a private redis-server with the given extra config
+// directives (for example "rdbcompression", "no") and waits until it answers
+// PING. The server is stopped when the test ends.
+func Start(tb testing.TB, args ...string) *Server {
+	tb.Helper()
+	bin := Binary(tb)
+	dir := tb.TempDir()
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port := FreePort(tb)
+		s, err := start(bin, dir, port, args)
+		if err == nil {
+			tb.Cleanup(s.Stop)
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("start redis-server: %v", lastErr)
+	return nil
+}
+
+// StartAt starts a server on a given port (used to restart a killed server
+// on the same address).
+func StartAt(tb testing.TB, port int, args ...string) *Server {
+	tb.Helper()
+	s, err := start(Binary(tb), tb.TempDir(), port, args)
+	if err != nil {
+		tb.Fatalf("start redis-server on port %d: %v", port, err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+func start(bin, dir string, port int, args []string) (*Server, error) {
+	full := []string{
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", dir,
+		"--logfile", filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)),
+		"--daemonize", "no",
+	}
+	full = append(full, args...)
+	cmd := exec.Command(bin, full...)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, cmd: cmd}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ping(s.Addr) == nil {
+			return s, nil
+		}
+		if cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Stop()
+	return nil, fmt.Errorf("redis-server on %s did not answer PING (log: %s)", s.Addr, tail(filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))))
+}
+
+func ping(addr string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	return c.Ping(ctx).Err()
+}
+
+// Stop kills the server and waits for it to exit. It is safe to call twice.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_, _ = s.cmd.Process.Wait()
+	s.cmd = nil
+}
+
+// Port returns the server's TCP port.
+func (s *Server) Port() int {
+	_, p, _ := net.SplitHostPort(s.Addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > 5 {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, " | ")
+}
