@@ -1,0 +1,86 @@
+package features
+
+import (
+	"maps"
+	"slices"
+)
+
+// Dataset is the result of loading event exports: interactions with dense
+// ids, the dictionaries that map them back, and what was read and dropped.
+type Dataset struct {
+	Users  []string // dense user id -> external id (user_id or anonymous_id)
+	Items  []string // dense item id -> external item id, sorted
+	Events []string // event code -> event name, sorted
+
+	// Interactions, one entry per kept event, in the canonical order of
+	// the input (files sorted by path, then row group, then row).
+	User  []uint32
+	Item  []uint32
+	Event []uint8
+	Time  []uint32 // seconds since the Unix epoch, UTC
+
+	Stats Stats
+	Files []FileStat
+}
+
+// Len returns the number of interactions.
+func (d *Dataset) Len() int { return len(d.User) }
+
+// EventCode returns the code of the named event, or -1 if it never occurs.
+func (d *Dataset) EventCode(name string) int {
+	i, ok := slices.BinarySearch(d.Events, name)
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// BytesPerEvent is the memory one interaction takes in a Dataset.
+const BytesPerEvent = 4 + 4 + 1 + 4
+
+// Stats counts what Load read and why rows were dropped.
+type Stats struct {
+	Files   int              `json:"files"`
+	Read    int64            `json:"events_read"`
+	Kept    int64            `json:"events_kept"`
+	Dropped map[string]int64 `json:"events_dropped"`
+}
+
+// DroppedTotal returns the number of rows dropped for any reason.
+func (s Stats) DroppedTotal() int64 {
+	var n int64
+	for _, v := range s.Dropped {
+		n += v
+	}
+	return n
+}
+
+func (s *Stats) add(o Stats) {
+	s.Read += o.Read
+	s.Kept += o.Kept
+	if s.Dropped == nil {
+		s.Dropped = make(map[string]int64)
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Dropped)) {
+		s.Dropped[k] += o.Dropped[k]
+	}
+}
+
+// Reasons rows are dropped, as they appear in Stats.Dropped.
+const (
+	DropNoUser       = "no_user_id"
+	DropNoItem       = "no_item_id"
+	DropBadTime      = "bad_time"
+	DropFutureTime   = "future_time"
+	DropOutOfWindow  = "out_of_window"
+	DropUnknownEvent = "unknown_event"
+	DropIDTooLong    = "id_too_long"
+	DropInvalidUTF8  = "invalid_utf8"
+	DropDuplicate    = "duplicate_message_id"
+)
+
+// FileStat records one input file.
+type FileStat struct {
+	Path string `json:"path"`
+	Rows int64  `json:"rows"`
+}

@@ -1,0 +1,241 @@
+package features
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// trackRow is a tracks-style event row as RudderStack's warehouse holds it.
+type trackRow struct {
+	MessageID   string    `parquet:"message_id"`
+	UserID      *string   `parquet:"user_id"`
+	AnonymousID string    `parquet:"anonymous_id"`
+	Event       string    `parquet:"event,dict"`
+	Timestamp   time.Time `parquet:"timestamp,timestamp(millisecond)"`
+	ProductID   *string   `parquet:"product_id,dict"`
+}
+
+func str(s string) *string { return &s }
+
+// MustWriteParquet writes rows to path (creating directories) with
+// parquet-go, in row groups of rowGroup rows.
+func MustWriteParquet[T any](tb testing.TB, path string, rows []T, rowGroup int) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[T](f)
+	for len(rows) > 0 {
+		n := min(rowGroup, len(rows))
+		if _, err := w.Write(rows[:n]); err != nil {
+			tb.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			tb.Fatal(err)
+		}
+		rows = rows[n:]
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func sampleEvents() []trackRow {
+	return []trackRow{
+		{"m1", str("u1"), "a1", "Order Completed", t0, str("p1")},
+		{"m2", str("u1"), "a1", "Product Viewed", t0.Add(time.Minute), str("p2")},
+		{"m3", nil, "a2", "Product Viewed", t0.Add(2 * time.Minute), str("p1")},
+		{"m4", str(""), "a3", "Order Completed", t0.Add(3 * time.Minute), str("p3")},
+		{"m5", str("u2"), "a4", "Order Completed", t0.Add(4 * time.Minute), nil},
+		{"m6", str("u2"), "a4", "Order Completed", t0.Add(5 * time.Minute), str(strings.Repeat("x", MaxIDLen+1))},
+		{"m7", str("u2"), "a4", "Order Completed", t0.Add(6 * time.Minute), str("bad\xff")},
+		{"m8", str("u2"), "a4", "Order Completed", t0.Add(90 * 24 * time.Hour), str("p1")},
+		{"m9", str("u2"), "a4", "Product Added", t0.Add(7 * time.Minute), str("p3")},
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	rows := sampleEvents()
+	MustWriteParquet(t, filepath.Join(dir, "events", "dt=2026-11-01", "part-00000.parquet"), rows[:4], 2)
+	MustWriteParquet(t, filepath.Join(dir, "events", "dt=2026-11-02", "part-00000.parquet"), rows[4:], 3)
+
+	ds, err := Load(context.Background(), Options{Events: []string{filepath.Join(dir, "events")}, Now: t0.Add(24 * time.Hour), Workers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ds.Users, []string{"u1", "a2", "a3", "u2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Users=%q, want %q", got, want)
+	}
+	if got, want := ds.Items, []string{"p1", "p2", "p3"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Items=%q, want %q", got, want)
+	}
+	if got, want := ds.Events, []string{"Order Completed", "Product Added", "Product Viewed"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Events=%q, want %q", got, want)
+	}
+	if got, want := ds.User, []uint32{0, 0, 1, 2, 3}; !reflect.DeepEqual(got, want) {
+		t.Errorf("User=%v, want %v", got, want)
+	}
+	if got, want := ds.Item, []uint32{0, 1, 0, 2, 2}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Item=%v, want %v", got, want)
+	}
+	if got, want := ds.Time[1], uint32(t0.Add(time.Minute).Unix()); got != want {
+		t.Errorf("Time[1]=%d, want %d", got, want)
+	}
+	want := map[string]int64{DropNoItem: 1, DropIDTooLong: 1, DropInvalidUTF8: 1, DropFutureTime: 1}
+	if !reflect.DeepEqual(ds.Stats.Dropped, want) {
+		t.Errorf("Dropped=%v, want %v", ds.Stats.Dropped, want)
+	}
+	if got, want := ds.Stats.Read, int64(9); got != want {
+		t.Errorf("Read=%d, want %d", got, want)
+	}
+	if got, want := len(ds.Files), 2; got != want {
+		t.Errorf("len(Files)=%d, want %d", got, want)
+	}
+}
+
+func TestLoadDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	rows := sampleEvents()
+	for i := range 6 {
+		MustWriteParquet(t, filepath.Join(dir, "part-0000"+string(rune('0'+i))+".parquet"), rows, 2)
+	}
+	var first *Dataset
+	for _, w := range []int{1, 2, 5} {
+		ds, err := Load(context.Background(), Options{Events: []string{dir}, Now: t0.Add(24 * time.Hour), Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = ds
+			continue
+		}
+		if !reflect.DeepEqual(ds.Users, first.Users) || !reflect.DeepEqual(ds.User, first.User) || !reflect.DeepEqual(ds.Item, first.Item) {
+			t.Fatalf("Workers=%d gave a different dataset", w)
+		}
+	}
+}
+
+func TestLoadEventWeightsSelect(t *testing.T) {
+	dir := t.TempDir()
+	MustWriteParquet(t, filepath.Join(dir, "e.parquet"), sampleEvents()[:4], 10)
+	ds, err := Load(context.Background(), Options{Events: []string{dir}, Now: t0.Add(time.Hour), EventWeights: map[string]float32{"Order Completed": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ds.Stats.Dropped[DropUnknownEvent], int64(2); got != want {
+		t.Errorf("unknown_event=%d, want %d", got, want)
+	}
+	if got, want := ds.Len(), 2; got != want {
+		t.Errorf("Len()=%d, want %d", got, want)
+	}
+}
+
+func TestLoadBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.parquet")
+	MustWriteParquet(t, good, sampleEvents(), 10)
+	corrupt := filepath.Join(dir, "corrupt.parquet")
+	os.WriteFile(corrupt, []byte("PAR1 this is not parquet"), 0o644)
+	truncated := filepath.Join(dir, "truncated.parquet")
+	b, _ := os.ReadFile(good)
+	os.WriteFile(truncated, b[:len(b)/2], 0o644)
+	type wrongType struct {
+		UserID    string `parquet:"user_id"`
+		ProductID string `parquet:"product_id"`
+		Timestamp bool   `parquet:"timestamp"`
+		Event     string `parquet:"event"`
+	}
+	wrong := filepath.Join(dir, "wrong.parquet")
+	MustWriteParquet(t, wrong, []wrongType{{"u", "p", true, "e"}}, 1)
+	type noItem struct {
+		UserID    string    `parquet:"user_id"`
+		Timestamp time.Time `parquet:"timestamp"`
+		Event     string    `parquet:"event"`
+	}
+	missing := filepath.Join(dir, "missing.parquet")
+	MustWriteParquet(t, missing, []noItem{{"u", t0, "e"}}, 1)
+
+	for _, tt := range []struct {
+		name  string
+		paths []string
+		want  []string
+	}{
+		{"corrupt", []string{corrupt}, []string{corrupt, "not a readable Parquet file"}},
+		{"truncated", []string{truncated}, []string{truncated}},
+		{"wrong type", []string{wrong}, []string{wrong, `column "timestamp" has type bool`, "TIMESTAMP"}},
+		{"missing column", []string{missing}, []string{missing, `column "product_id" not found`, "user_id"}},
+		{"no such path", []string{filepath.Join(dir, "nope")}, []string{"nope", "no such file"}},
+		{"empty glob", []string{filepath.Join(dir, "*.csv")}, []string{"no Parquet files match", "*.csv"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(context.Background(), Options{Events: tt.paths})
+			if err == nil {
+				t.Fatal("Load succeeded, want error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	_, err := Load(context.Background(), Options{Events: []string{filepath.Join(dir, "*.csv")}})
+	if !errors.Is(err, ErrNoInput) {
+		t.Errorf("err=%v, want ErrNoInput", err)
+	}
+}
+
+func TestUsersFields(t *testing.T) {
+	dir := t.TempDir()
+	MustWriteParquet(t, filepath.Join(dir, "e.parquet"), []trackRow{
+		{"1", str("u1"), "a", "Order Completed", t0, str("p1")},
+		{"2", str("u1"), "a", "Order Completed", t0.Add(1 * time.Minute), str("p2")},
+		{"3", str("u1"), "a", "Order Completed", t0.Add(2 * time.Minute), str("p1")},
+		{"4", str("u1"), "a", "Order Completed", t0.Add(3 * time.Minute), str("p3")},
+		{"5", str("u1"), "a", "Order Completed", t0.Add(4 * time.Minute), str("p4")},
+		{"6", str("u1"), "a", "Order Completed", t0.Add(5 * time.Minute), str("p5")},
+		{"7", str("u1"), "a", "Order Completed", t0.Add(6 * time.Minute), str("p6")},
+		{"8", str("u1"), "a", "Product Viewed", t0.Add(7 * time.Minute), str("p7")},
+	}, 3)
+	ds, err := Load(context.Background(), Options{Events: []string{dir}, Now: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := NewUsers(ds, nil, FeatureOptions{})
+	f, v := u.Fields(0, nil, nil)
+	got := map[string]string{}
+	for i := range f {
+		got[f[i]] = v[i]
+	}
+	want := map[string]string{
+		"recent_five_purchases.purchase_1": "p1",
+		"recent_five_purchases.purchase_2": "p3",
+		"recent_five_purchases.purchase_3": "p4",
+		"recent_five_purchases.purchase_4": "p5",
+		"recent_five_purchases.purchase_5": "p6",
+		"event_count.order_completed":      "7",
+		"event_count.product_viewed":       "1",
+		"last_seen":                        "2026-11-01T12:07:00Z",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Fields=%v\nwant %v", got, want)
+	}
+}
