@@ -1,0 +1,107 @@
+package model
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Options configures Similar. The zero value computes the top 50 count
+// neighbours of every item using every core.
+type Options struct {
+	Metric     Metric
+	TopN       int     // neighbours kept per item; default 50 when 0
+	MinSupport int     // minimum co-occurrence count c_ij; default 1 (0 for EASE)
+	MinScore   float64 // drop neighbours scoring below
+	Workers    int     // default runtime.GOMAXPROCS(0)
+
+	// Weighted makes Cosine (and EASE) use the summed event weights in
+	// Matrix.UserVal instead of 0/1 presence. Other metrics ignore it.
+	Weighted bool
+
+	K1, B float64 // BM25 saturation and length normalisation; defaults 100 and 0.8 when 0
+
+	Lambda        float64 // EASE L2 regularisation; default 500 when 0
+	MaxDenseItems int     // EASE refuses matrices with more items; default 20000
+
+	// MaxUserItems > 0 down-samples users with more distinct items to a
+	// random subset of that size before anything is counted (see
+	// Matrix.Downsample); Seed makes the choice reproducible.
+	MaxUserItems int
+	Seed         int64
+}
+
+// The defaults, applied by the accessors below when a field is zero.
+const (
+	DefaultTopN          = 50
+	DefaultK1            = 100
+	DefaultB             = 0.8
+	DefaultLambda        = 500
+	DefaultMaxDenseItems = 20000
+)
+
+func (o *Options) topN() int       { return orDefault(o.TopN, DefaultTopN) }
+func (o *Options) k1() float64     { return orDefault(o.K1, DefaultK1) }
+func (o *Options) b() float64      { return orDefault(o.B, DefaultB) }
+func (o *Options) lambda() float64 { return orDefault(o.Lambda, DefaultLambda) }
+
+func (o *Options) maxDenseItems() int { return orDefault(o.MaxDenseItems, DefaultMaxDenseItems) }
+
+func (o *Options) workers() int { return orDefault(o.Workers, runtime.GOMAXPROCS(0)) }
+
+// minSupport is 1 by default, so that only co-occurring items are
+// neighbours. EASE can rate items that never co-occur, so its default is 0.
+func (o *Options) minSupport() uint32 {
+	if o.MinSupport > 0 {
+		return uint32(o.MinSupport)
+	}
+	if o.Metric == EASE {
+		return 0
+	}
+	return 1
+}
+
+func orDefault[T int | float64](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// validate reports options that no default can repair.
+func (o *Options) validate() error {
+	switch {
+	case !o.Metric.valid():
+		return fmt.Errorf("options: unknown metric %d", int(o.Metric))
+	case o.TopN < 0:
+		return fmt.Errorf("options: negative top-n %d", o.TopN)
+	case o.MinSupport < 0:
+		return fmt.Errorf("options: negative min-support %d", o.MinSupport)
+	case o.Workers < 0:
+		return fmt.Errorf("options: negative workers %d", o.Workers)
+	case o.K1 < 0 || o.B < 0 || o.B > 1:
+		return fmt.Errorf("options: bm25 needs k1 >= 0 and 0 <= b <= 1, got k1=%g b=%g", o.K1, o.B)
+	case o.Lambda < 0:
+		return fmt.Errorf("options: negative lambda %g", o.Lambda)
+	case o.MaxDenseItems < 0:
+		return fmt.Errorf("options: negative max-dense-items %d", o.MaxDenseItems)
+	case o.MaxUserItems < 0:
+		return fmt.Errorf("options: negative max-user-items %d", o.MaxUserItems)
+	}
+	return nil
+}
+
+// DenseSizeError is returned when EASE is asked for more items than
+// Options.MaxDenseItems allows.
+type DenseSizeError struct {
+	Items    int // items in the matrix
+	MaxItems int // the limit in force
+}
+
+// GramBytes is the size of the dense float64 Gram matrix EASE would build.
+// The Cholesky factor needs as much again while it is being inverted.
+func (e *DenseSizeError) GramBytes() float64 { return 8 * float64(e.Items) * float64(e.Items) }
+
+func (e *DenseSizeError) Error() string {
+	return fmt.Sprintf("ease: %d items need %.1f GB for the dense Gram matrix; max-dense-items is %d",
+		e.Items, e.GramBytes()/1e9, e.MaxItems)
+}
