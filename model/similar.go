@@ -1,0 +1,214 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Similar computes the top-N neighbours of every item of m under
+// opt.Metric. The result depends only on m and opt: any Workers value gives
+// identical output.
+//
+// For every metric but EASE the cost is proportional to the sum over users
+// of deg(u)^2 and the co-occurrence matrix is never built; see the package
+// documentation.
+func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
+	if m == nil {
+		return nil, errors.New("similar: nil matrix")
+	}
+	if err := opt.validate(); err != nil {
+		return nil, fmt.Errorf("similar: %w", err)
+	}
+	if opt.Metric == EASE {
+		if limit := opt.maxDenseItems(); m.NumItems > limit {
+			return nil, &DenseSizeError{Items: m.NumItems, MaxItems: limit}
+		}
+	}
+	m = m.Downsample(opt.MaxUserItems, opt.Seed)
+	var (
+		newRow func() rowFunc
+		err    error
+	)
+	switch {
+	case opt.Metric == EASE:
+		newRow, err = easeRows(ctx, m, &opt)
+	case opt.Metric == Cosine && opt.Weighted, opt.Metric.cosineFamily():
+		newRow = weightedRows(m, &opt)
+	default:
+		newRow = binaryRows(m, &opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	nb, err := forEachRow(ctx, m.NumItems, opt.workers(), opt.topN(), newRow)
+	if err != nil {
+		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
+	}
+	return nb, nil
+}
+
+// rowFunc offers item i's candidate neighbours to top. Each worker owns one
+// rowFunc, and with it the scratch space it closes over.
+type rowFunc func(i int, top *topK)
+
+// chunk is the output of one contiguous range of items.
+type chunk struct {
+	lens  []int32 // neighbours per item
+	cands []candidate
+}
+
+// forEachRow runs row over every item on the given number of workers. The
+// items are cut into chunks that workers claim in turn; each chunk's output
+// lands in its own slot, so the assembled result does not depend on which
+// worker ran what. The context is checked before each chunk.
+func forEachRow(ctx context.Context, numItems, workers, topN int, newRow func() rowFunc) (*Neighbors, error) {
+	size := min(max(numItems/(workers*32), 1), 1024)
+	chunks := make([]chunk, (numItems+size-1)/size)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(chunks)) {
+		wg.Go(func() {
+			row := newRow()
+			top := &topK{h: make([]candidate, 0, topN)}
+			for ctx.Err() == nil {
+				c := int(next.Add(1) - 1)
+				if c >= len(chunks) {
+					return
+				}
+				lo, hi := c*size, min((c+1)*size, numItems)
+				out := chunk{lens: make([]int32, hi-lo)}
+				for i := lo; i < hi; i++ {
+					top.reset(topN)
+					row(i, top)
+					best := top.sorted()
+					out.lens[i-lo] = int32(len(best))
+					out.cands = append(out.cands, best...)
+				}
+				chunks[c] = out
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return assemble(numItems, chunks), nil
+}
+
+func assemble(numItems int, chunks []chunk) *Neighbors {
+	total := 0
+	for _, c := range chunks {
+		total += len(c.cands)
+	}
+	nb := &Neighbors{
+		Ptr:   make([]int64, 0, numItems+1),
+		Item:  make([]uint32, 0, total),
+		Score: make([]float64, 0, total),
+		Count: make([]uint32, 0, total),
+	}
+	nb.Ptr = append(nb.Ptr, 0)
+	for _, c := range chunks {
+		for _, n := range c.lens {
+			nb.Ptr = append(nb.Ptr, nb.Ptr[len(nb.Ptr)-1]+int64(n))
+		}
+		for _, cd := range c.cands {
+			nb.Item = append(nb.Item, cd.item)
+			nb.Score = append(nb.Score, cd.score)
+			nb.Count = append(nb.Count, cd.count)
+		}
+	}
+	return nb
+}
+
+// accumulator is a worker's dense scratch row: counts[j] is c_ij for the
+// current item i, and touched lists the j with counts[j] > 0 so that
+// resetting costs as much as filling.
+type accumulator struct {
+	counts  []uint32
+	touched []uint32
+}
+
+func newAccumulator(numItems int) *accumulator {
+	return &accumulator{counts: make([]uint32, numItems), touched: make([]uint32, 0, 1024)}
+}
+
+// cooccur fills the accumulator with c_ij for every j sharing a user with i.
+// This loop is where the sum of deg(u)^2 is spent.
+func (a *accumulator) cooccur(m *Matrix, i int) {
+	counts, touched := a.counts, a.touched[:0]
+	for _, u := range m.ItemUser[m.ItemPtr[i]:m.ItemPtr[i+1]] {
+		for _, j := range m.UserItem[m.UserPtr[u]:m.UserPtr[u+1]] {
+			if counts[j] == 0 {
+				touched = append(touched, j)
+			}
+			counts[j]++
+		}
+	}
+	a.touched = touched
+}
+
+// binaryRows scores pairs from c_i, c_j, c_ij and N alone.
+func binaryRows(m *Matrix, opt *Options) func() rowFunc {
+	n := int64(m.ActiveUsers())
+	metric, minSupport, minScore := opt.Metric, opt.minSupport(), opt.MinScore
+	deg := func(i uint32) int64 { return m.ItemPtr[i+1] - m.ItemPtr[i] }
+	return func() rowFunc {
+		acc := newAccumulator(m.NumItems)
+		return func(i int, top *topK) {
+			acc.cooccur(m, i)
+			ci := deg(uint32(i))
+			for _, j := range acc.touched {
+				c := acc.counts[j]
+				acc.counts[j] = 0
+				if int(j) == i || c < minSupport {
+					continue
+				}
+				s := binaryScore(metric, ci, deg(j), int64(c), n)
+				if s >= minScore {
+					top.push(candidate{score: s, item: j, count: c})
+				}
+			}
+		}
+	}
+}
+
+// weightedRows scores pairs by the cosine of weighted item columns:
+// dot(w_i, w_j) / (|w_i| |w_j|), accumulated alongside c_ij.
+func weightedRows(m *Matrix, opt *Options) func() rowFunc {
+	w := newWeights(m, opt)
+	minSupport, minScore := opt.minSupport(), opt.MinScore
+	return func() rowFunc {
+		acc := newAccumulator(m.NumItems)
+		dot := make([]float64, m.NumItems)
+		return func(i int, top *topK) {
+			counts, touched := acc.counts, acc.touched[:0]
+			for p := m.ItemPtr[i]; p < m.ItemPtr[i+1]; p++ {
+				u, wi := m.ItemUser[p], w.item[p]
+				for q := m.UserPtr[u]; q < m.UserPtr[u+1]; q++ {
+					j := m.UserItem[q]
+					if counts[j] == 0 {
+						touched = append(touched, j)
+					}
+					counts[j]++
+					dot[j] += wi * w.user[q]
+				}
+			}
+			acc.touched = touched
+			for _, j := range touched {
+				c, d := counts[j], dot[j]
+				counts[j], dot[j] = 0, 0
+				if int(j) == i || c < minSupport {
+					continue
+				}
+				// A zero norm gives NaN, which no comparison keeps.
+				s := d / (w.norm[i] * w.norm[j])
+				if s >= minScore {
+					top.push(candidate{score: s, item: j, count: c})
+				}
+			}
+		}
+	}
+}
