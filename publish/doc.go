@@ -1,0 +1,36 @@
+// Package publish owns recopub's Redis key schema: it writes a model as a
+// new version, flips the live pointer to it in one atomic step, removes old
+// versions, and gives online services a read client that only ever reads
+// the live version.
+//
+// # Key schema
+//
+// With the default namespace "reco" (see Keys):
+//
+//	{reco}:current                 string: the live version id
+//	{reco}:versions                sorted set: version ids scored by creation time (ms)
+//	{reco}:status                  hash: version id -> writing | complete | failed
+//	{reco}:lock                    string: the run lock (token), with a TTL
+//	{reco}:flips                   pub/sub channel: the new live version id after each flip
+//	reco:<version>:manifest        hash: created_at, status, parameters, inputs, counts
+//	reco:<version>:sim:<item>      sorted set: neighbour item -> similarity
+//	reco:<version>:user:<user>     hash: feature -> value
+//
+// Control keys share the hash tag {reco}, so the flip script can read and
+// write all of them on Redis Cluster; version keys have no hash tag and
+// spread over the cluster's slots.
+//
+// # Writing
+//
+// Writer.Publish registers a version as "writing", writes every list and
+// hash with pipelines over several connections (RESTORE of DUMP payloads
+// built by Encoder where the server allows it, ZADD/HSET otherwise),
+// verifies the counts and reads a sample back, marks the version complete
+// and then flips. A failed publish leaves the live version untouched and
+// removes what it wrote.
+//
+// # Reading
+//
+// Client resolves the live version once per request and reads only keys of
+// that version, so a response never mixes two versions.
+package publish

@@ -1,0 +1,77 @@
+package publish
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DefaultNamespace is the namespace keys live under when none is given.
+const DefaultNamespace = "reco"
+
+// Family names of the version's lists.
+const (
+	FamilySimilar = "sim"
+	FamilyUser    = "user"
+)
+
+// Keys spells every key recopub reads or writes. It is the one place that
+// knows the schema; the writer and the read client both use it.
+type Keys struct {
+	Namespace string // default "reco"
+}
+
+func (k Keys) ns() string {
+	if k.Namespace == "" {
+		return DefaultNamespace
+	}
+	return k.Namespace
+}
+
+func (k Keys) control(name string) string { return "{" + k.ns() + "}:" + name }
+
+// Current is the string key holding the live version id.
+func (k Keys) Current() string { return k.control("current") }
+
+// Versions is the sorted set of version ids scored by creation time in ms.
+func (k Keys) Versions() string { return k.control("versions") }
+
+// Status is the hash of version id -> status that the flip script checks.
+func (k Keys) Status() string { return k.control("status") }
+
+// Lock is the run lock.
+func (k Keys) Lock() string { return k.control("lock") }
+
+// Flips is the pub/sub channel announcing each new live version.
+func (k Keys) Flips() string { return k.control("flips") }
+
+// VersionPrefix is the prefix of every key of a version.
+func (k Keys) VersionPrefix(version string) string { return k.ns() + ":" + version + ":" }
+
+// Manifest is the hash describing a version.
+func (k Keys) Manifest(version string) string { return k.VersionPrefix(version) + "manifest" }
+
+// Probe is a scratch key used to check that the server accepts RESTORE.
+func (k Keys) Probe(version string) string { return k.VersionPrefix(version) + "probe" }
+
+// List is the sorted set of family (such as "sim") for id.
+// An empty id names a family with a single list, such as "pop".
+func (k Keys) List(version, family, id string) string {
+	if id == "" {
+		return k.VersionPrefix(version) + family
+	}
+	return k.VersionPrefix(version) + family + ":" + id
+}
+
+// User is the feature hash of a user.
+func (k Keys) User(version, user string) string {
+	return k.VersionPrefix(version) + FamilyUser + ":" + user
+}
+
+// ValidNamespace reports whether ns can be used as a namespace: it becomes
+// part of a hash tag, so braces and separators are not allowed.
+func ValidNamespace(ns string) error {
+	if ns == "" || len(ns) > 64 || strings.ContainsAny(ns, "{}: \t\r\n*?[]") {
+		return fmt.Errorf("namespace %q: want 1 to 64 characters without braces, colons, spaces or glob characters", ns)
+	}
+	return nil
+}

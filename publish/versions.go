@@ -1,0 +1,194 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrLive is returned when asked to delete the live version.
+var ErrLive = errors.New("version is live")
+
+// VersionInfo describes one version, as listed by Versions.
+type VersionInfo struct {
+	ID        string           `json:"id"`
+	CreatedAt time.Time        `json:"created_at"`
+	Status    string           `json:"status"`
+	Live      bool             `json:"live"`
+	Lists     map[string]int64 `json:"lists,omitempty"`
+	Hashes    int64            `json:"hashes"`
+	Manifest  map[string]string
+}
+
+// Versions lists the known versions, oldest first.
+func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionInfo, error) {
+	zs, err := c.ZRangeWithScores(ctx, k.Versions(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", k.Versions(), err)
+	}
+	status, err := c.HGetAll(ctx, k.Status()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", k.Status(), err)
+	}
+	live, err := Live(ctx, c, k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]VersionInfo, 0, len(zs))
+	for _, z := range zs {
+		id := z.Member.(string)
+		man, err := c.HGetAll(ctx, k.Manifest(id)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", k.Manifest(id), err)
+		}
+		vi := VersionInfo{
+			ID:        id,
+			CreatedAt: time.UnixMilli(int64(z.Score)).UTC(),
+			Status:    status[id],
+			Live:      id == live,
+			Manifest:  man,
+		}
+		if vi.Status == "" {
+			vi.Status = "unknown"
+		}
+		vi.Lists, vi.Hashes = parseCounts(man["counts"])
+		out = append(out, vi)
+	}
+	return out, nil
+}
+
+// DeleteVersion removes every key of a version that is not live and
+// forgets it. It returns the number of keys removed.
+func DeleteVersion(ctx context.Context, c redis.UniversalClient, k Keys, version string) (int64, error) {
+	live, err := Live(ctx, c, k)
+	if err != nil {
+		return 0, err
+	}
+	if version == live {
+		return 0, fmt.Errorf("delete %s: %w", version, ErrLive)
+	}
+	n, err := unlinkPrefix(ctx, c, k.VersionPrefix(version))
+	if err != nil {
+		return n, fmt.Errorf("delete %s: %w", version, err)
+	}
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, k.Versions(), version)
+		p.HDel(ctx, k.Status(), version)
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("delete %s: %w", version, err)
+	}
+	return n, nil
+}
+
+// unlinkPrefix SCANs every master for keys starting with prefix and
+// UNLINKs them.
+func unlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) (int64, error) {
+	var total atomic.Int64
+	scan := func(ctx context.Context, node redis.UniversalClient) error {
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, prefix+"*", 1000).Result()
+			if err != nil {
+				return err
+			}
+			if len(keys) > 0 {
+				p := node.Pipeline()
+				for _, key := range keys {
+					p.Unlink(ctx, key)
+				}
+				if _, err := p.Exec(ctx); err != nil {
+					return err
+				}
+				total.Add(int64(len(keys)))
+			}
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return scan(ctx, node)
+		})
+	} else {
+		err = scan(ctx, c)
+	}
+	return total.Load(), err
+}
+
+// GCOptions configures GC.
+type GCOptions struct {
+	Keep  int           // complete versions kept before the live one; default 2
+	Grace time.Duration // unfinished versions younger than this are left alone; default 15m
+	Now   time.Time
+}
+
+// GC removes versions no longer needed: complete versions older than the
+// live one beyond opt.Keep, and failed or unfinished versions older than
+// opt.Grace. It never removes the live version or anything newer than it
+// that is complete. It returns the removed version ids.
+func GC(ctx context.Context, c redis.UniversalClient, k Keys, opt GCOptions) ([]string, error) {
+	if opt.Keep < 0 {
+		opt.Keep = 0
+	}
+	if opt.Grace == 0 {
+		opt.Grace = 15 * time.Minute
+	}
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	vs, err := Versions(ctx, c, k)
+	if err != nil {
+		return nil, err
+	}
+	liveAt := slices.IndexFunc(vs, func(v VersionInfo) bool { return v.Live })
+	var drop []string
+	kept := 0
+	for i := len(vs) - 1; i >= 0; i-- {
+		v := vs[i]
+		switch {
+		case v.Live:
+		case v.Status == StatusComplete && (liveAt < 0 || i > liveAt):
+			// newer than live, or nothing live: keep for a flip
+		case v.Status == StatusComplete:
+			if kept < opt.Keep {
+				kept++
+				continue
+			}
+			drop = append(drop, v.ID)
+		case opt.Now.Sub(v.CreatedAt) > opt.Grace:
+			drop = append(drop, v.ID)
+		}
+	}
+	var removed []string
+	for _, id := range drop {
+		if _, err := DeleteVersion(ctx, c, k, id); err != nil {
+			return removed, err
+		}
+		removed = append(removed, id)
+	}
+	return removed, nil
+}
+
+func parseCounts(s string) (map[string]int64, int64) {
+	if s == "" {
+		return nil, 0
+	}
+	var v struct {
+		Lists  map[string]int64 `json:"lists"`
+		Hashes int64            `json:"hashes"`
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, 0
+	}
+	return v.Lists, v.Hashes
+}
