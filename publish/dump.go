@@ -60,10 +60,10 @@ const (
 	rdbTypeHashListpack = 16 // RDB_TYPE_HASH_LISTPACK
 	rdbTypeZSetListpack = 17 // RDB_TYPE_ZSET_LISTPACK
 
-	defaultRDBVersion         = 10 // Redis 7.0
-	defaultZSetMaxEntries     = 128
-	defaultHashMaxEntries     = 512
-	defaultMaxListpackValue   = 64
+	defaultRDBVersion       = 10 // Redis 7.0
+	defaultZSetMaxEntries   = 128
+	defaultHashMaxEntries   = 512
+	defaultMaxListpackValue = 64
 
 	// maxListpackBytes is listpack.c's LISTPACK_MAX_SAFETY_SIZE: Redis
 	// converts a listpack that would grow past it.

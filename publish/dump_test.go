@@ -137,7 +137,8 @@ var edgeScores = []float64{
 	1 << 52, 1<<52 - 1, -(1<<52 - 1), -(1 << 52), 1e15, 1e16, 1e17, 123456789012345678,
 	-1.5, 5e-324, 2.2250738585072014e-308, -1e-300, math.MaxFloat64, -math.MaxFloat64,
 	math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 0.1, 1.0 / 3, 127, 128, -4096, -4097, 70000,
-	1 << 31, 1 << 40, 9.2e18, 4.6e18, 0.83712345, 1e-5, 1e-4, 100, 12345678.5,
+	1 << 31, 1 << 40, 9.2e18, 4.6e18, 1 << 62, -(1 << 62), 1<<62 + 1024, -(1<<62 + 1024),
+	0.83712345, 1e-5, 1e-4, 100, 12345678.5,
 }
 
 func seq(n int, f func(i int) string) []string {
@@ -213,6 +214,9 @@ func zsetCases() []zsetCase {
 // more than 65535 listpack entries.
 func bigZSetCases() []zsetCase {
 	return []zsetCase{
+		// Entry lengths around the backlen sizes: 127|128 and 16382|16383.
+		{"members 125 and 126 bytes", []string{strings.Repeat("p", 125), strings.Repeat("q", 126)}, []float64{1, 2}},
+		{"members 16377 and 16378 bytes", []string{strings.Repeat("r", 16377), strings.Repeat("s", 16378)}, []float64{1, 2}},
 		{"member 4095 bytes", []string{strings.Repeat("x", 4095)}, []float64{1}},
 		{"member 4096 bytes", []string{strings.Repeat("y", 4096)}, []float64{1.5}},
 		{"member 17000 bytes", []string{strings.Repeat("z", 17000), "s"}, []float64{1, 0}},
