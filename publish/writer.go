@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -155,10 +154,13 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, res *Re
 		switch {
 		case err == nil:
 			enc = e
-		case errors.Is(err, ErrRestoreUnsupported):
-			w.logger().Info("RESTORE not available, writing with ZADD/HSET", "reason", err.Error())
+		case ctx.Err() != nil:
+			return ctx.Err()
 		default:
-			return err
+			// ErrRestoreUnsupported, or a server that does not answer
+			// INFO or CONFIG like Redis does: the plain commands work
+			// everywhere. A dead connection fails at the first write.
+			w.logger().Info("RESTORE not available, writing with ZADD/HSET", "reason", err.Error())
 		}
 	}
 	res.Restore = enc != nil

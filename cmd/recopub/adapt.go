@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/model"
+	"github.com/recopub/recopub/publish"
+)
+
+// neighborLists presents model neighbours with external item ids to the
+// publisher.
+type neighborLists struct {
+	n     *model.Neighbors
+	items []string
+}
+
+func (a neighborLists) Len() int { return a.n.NumItems() }
+
+func (a neighborLists) List(i int, l *publish.List) {
+	items, scores, _ := a.n.List(i)
+	l.ID = a.items[i]
+	for k, it := range items {
+		l.Members = append(l.Members, a.items[it])
+		l.Scores = append(l.Scores, scores[k])
+	}
+}
+
+// userHashes presents per-user features to the publisher.
+type userHashes struct{ u *features.Users }
+
+func (a userHashes) Len() int { return a.u.Len() }
+
+func (a userHashes) Hash(i int, h *publish.Hash) {
+	h.ID = a.u.ID(i)
+	h.Fields, h.Values = a.u.Fields(i, h.Fields, h.Values)
+}
+
+var (
+	_ publish.ListSource = neighborLists{}
+	_ publish.HashSource = userHashes{}
+)
+
+// metricNames lists the --metric values for help texts.
+func metricNames() string {
+	var names []string
+	for _, m := range model.Metrics() {
+		names = append(names, m.String())
+	}
+	return strings.Join(names, ", ")
+}

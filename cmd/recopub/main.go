@@ -1,0 +1,203 @@
+// Command recopub turns event and profile exports into precomputed
+// recommendation data in Redis: item-item neighbour lists and user feature
+// hashes, published as versions that go live in one atomic flip.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Exit codes, documented in README.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitLocked   = 3
+	exitRejected = 4
+)
+
+func main() {
+	// go-redis logs dial failures itself; recopub reports them as errors.
+	redis.SetLogger(quietLogger{})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := NewMain().Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// Main holds the command's streams so tests can run it in-process.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// NewMain returns a Main wired to the process.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// command is one subcommand.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+// usageError marks bad flags or arguments: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// rejectedError marks input that was read but refused: exit code 4.
+type rejectedError struct{ err error }
+
+func (e rejectedError) Error() string { return e.err.Error() }
+func (e rejectedError) Unwrap() error { return e.err }
+
+const usage = `recopub turns event and profile exports into recommendation data in Redis.
+
+Usage:
+  recopub <command> [flags]
+
+Commands:
+  gen        write a synthetic RudderStack-shaped export
+  run        load exports, compute neighbours and features, publish a version
+  similar    print the live neighbours of an item
+  user       print the live feature hash of a user
+  versions   list published versions
+  rollback   make an earlier version live again
+  gc         remove versions no longer retained
+
+Run 'recopub <command> -h' for a command's flags.
+`
+
+// Run runs the command named by args[0] and returns the exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(m.Stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	var cmd command
+	switch args[0] {
+	case "gen":
+		cmd = &genCommand{m: m}
+	case "run":
+		cmd = &runCommand{m: m}
+	case "similar":
+		cmd = &similarCommand{m: m}
+	case "user":
+		cmd = &userCommand{m: m}
+	case "versions":
+		cmd = &versionsCommand{m: m}
+	case "rollback":
+		cmd = &rollbackCommand{m: m}
+	case "gc":
+		cmd = &gcCommand{m: m}
+	default:
+		fmt.Fprintf(m.Stderr, "recopub: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	err := cmd.Run(ctx, args[1:])
+	return m.exitCode(args[0], err)
+}
+
+func (m *Main) exitCode(name string, err error) int {
+	var ue usageError
+	var re rejectedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
+		return exitUsage
+	case errors.As(err, &re):
+		return exitRejected
+	case errors.Is(err, errLocked):
+		return exitLocked
+	}
+	return exitFailed
+}
+
+// newLogger logs to stderr: text on a terminal, JSON otherwise (for log
+// collectors of schedulers).
+func (m *Main) newLogger(level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if isTerminal(m.Stderr) {
+		return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// newFlagSet returns a FlagSet that reports errors instead of exiting.
+func (m *Main) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("recopub "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: recopub %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, allowing them after positional arguments too
+// ("recopub similar P1 -n 5"), and returns the positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// stringList is a repeatable string flag that also splits on commas.
+type stringList []string
+
+func (s *stringList) String() string { return fmt.Sprint(*s) }
+func (s *stringList) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/recopub/recopub/publish"
+)
+
+// similarCommand prints an item's live neighbours.
+type similarCommand struct{ m *Main }
+
+func (c *similarCommand) Run(ctx context.Context, args []string) error {
+	fs := c.m.newFlagSet("similar", "similar ITEM [-n 10] [--redis URL]")
+	var rf redisFlags
+	rf.register(fs, c.m.Getenv)
+	n := fs.Int("n", 10, "neighbours to print")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one ITEM, got %d arguments", len(pos))
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
+	nb, v, err := cl.Neighbors(ctx, pos[0], *n)
+	if err != nil {
+		return c.m.fail("similar", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "# version %s\n", v)
+	for _, s := range nb {
+		fmt.Fprintf(c.m.Stdout, "%s\t%s\n", s.Item, publishScore(s.Score))
+	}
+	return nil
+}
+
+// userCommand prints a user's live feature hash.
+type userCommand struct{ m *Main }
+
+func (c *userCommand) Run(ctx context.Context, args []string) error {
+	fs := c.m.newFlagSet("user", "user USER [--redis URL]")
+	var rf redisFlags
+	rf.register(fs, c.m.Getenv)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one USER, got %d arguments", len(pos))
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
+	feats, v, err := cl.User(ctx, pos[0])
+	if err != nil {
+		return c.m.fail("user", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "# version %s\n", v)
+	keys := make([]string, 0, len(feats))
+	for k := range feats {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(c.m.Stdout, "%s\t%s\n", k, feats[k])
+	}
+	return nil
+}
+
+func publishScore(f float64) string { return fmt.Sprintf("%.6g", f) }
+
+// fail prints a command's error and returns it.
+func (m *Main) fail(name string, err error) error {
+	fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
+	return err
+}
+
+// versionsCommand lists versions.
+type versionsCommand struct{ m *Main }
+
+func (c *versionsCommand) Run(ctx context.Context, args []string) error {
+	fs := c.m.newFlagSet("versions", "versions [--redis URL]")
+	var rf redisFlags
+	rf.register(fs, c.m.Getenv)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	vs, err := publish.Versions(ctx, rdb, rf.keys())
+	if err != nil {
+		return c.m.fail("versions", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "%-24s %-9s %-20s %10s %10s\n", "VERSION", "STATUS", "CREATED", "LISTS", "HASHES")
+	for _, v := range vs {
+		live := ""
+		if v.Live {
+			live = "  <- live"
+		}
+		var lists int64
+		for _, n := range v.Lists {
+			lists += n
+		}
+		fmt.Fprintf(c.m.Stdout, "%-24s %-9s %-20s %10d %10d%s\n", v.ID, v.Status, v.CreatedAt.Format(time.DateTime), lists, v.Hashes, live)
+	}
+	return nil
+}
+
+// rollbackCommand makes an earlier version live.
+type rollbackCommand struct{ m *Main }
+
+func (c *rollbackCommand) Run(ctx context.Context, args []string) error {
+	fs := c.m.newFlagSet("rollback", "rollback [VERSION] [--redis URL]  (default: the newest complete version before the live one)")
+	var rf redisFlags
+	rf.register(fs, c.m.Getenv)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usagef("want at most one VERSION, got %d arguments", len(pos))
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	target := ""
+	if len(pos) == 1 {
+		target = pos[0]
+	} else {
+		vs, err := publish.Versions(ctx, rdb, rf.keys())
+		if err != nil {
+			return c.m.fail("rollback", redisError(rf.url, err))
+		}
+		live := slices.IndexFunc(vs, func(v publish.VersionInfo) bool { return v.Live })
+		for i := live - 1; i >= 0; i-- {
+			if vs[i].Status == publish.StatusComplete {
+				target = vs[i].ID
+				break
+			}
+		}
+		if target == "" {
+			return c.m.fail("rollback", fmt.Errorf("no complete version older than the live one"))
+		}
+	}
+	prev, err := publish.Flip(ctx, rdb, rf.keys(), target, true)
+	if err != nil {
+		return c.m.fail("rollback", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "live version is now %s (was %s)\n", target, prev)
+	return nil
+}
+
+// gcCommand removes versions no longer retained.
+type gcCommand struct{ m *Main }
+
+func (c *gcCommand) Run(ctx context.Context, args []string) error {
+	fs := c.m.newFlagSet("gc", "gc [--keep 2] [--grace 15m] [--redis URL]")
+	var rf redisFlags
+	rf.register(fs, c.m.Getenv)
+	keep := fs.Int("keep", 2, "complete versions kept before the live one")
+	grace := fs.Duration("grace", 15*time.Minute, "unfinished versions younger than this are not removed")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	removed, err := publish.GC(ctx, rdb, rf.keys(), publish.GCOptions{Keep: *keep, Grace: *grace})
+	if err != nil {
+		return c.m.fail("gc", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "removed %d versions %v\n", len(removed), removed)
+	return nil
+}

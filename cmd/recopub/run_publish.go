@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/recopub/recopub/publish"
+	"github.com/redis/go-redis/v9"
+)
+
+// publish takes the run lock, writes and flips the version, then removes
+// versions no longer retained.
+func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *publish.Model, sum *summary) error {
+	t := time.Now()
+	keys := c.redis.keys()
+	lock, err := publish.AcquireLock(ctx, rdb, keys, c.lockTTL)
+	if err != nil {
+		return fmt.Errorf("publish: %w", redisError(c.redis.url, err))
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+
+	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.conns, NoRestore: c.noRestore, Seed: c.modelOp.Seed, Logger: c.log}
+	res, err := w.Write(ctx, m)
+	if err != nil {
+		return redisError(c.redis.url, err)
+	}
+	if err := lock.Err(); err != nil {
+		return fmt.Errorf("publish: %w; version %s was written but not made live", err, res.Version)
+	}
+	prev, err := publish.Flip(ctx, rdb, keys, res.Version, false)
+	if err != nil {
+		return redisError(c.redis.url, err)
+	}
+	sum.Version, sum.Previous, sum.Restore = res.Version, prev, res.Restore
+	sum.ListsWritten, sum.HashesWritten = res.Lists[publish.FamilySimilar], res.Hashes
+	c.stages["publish"] = time.Since(t).Seconds()
+	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
+		"restore", res.Restore, "seconds", c.stages["publish"])
+
+	removed, err := publish.GC(ctx, rdb, keys, publish.GCOptions{Keep: c.keep, Grace: c.grace})
+	if err != nil {
+		// The new version is live; a failed cleanup is retried by the next run or 'recopub gc'.
+		c.log.Warn("gc failed; old versions remain until the next run or 'recopub gc'", "error", err.Error())
+	}
+	sum.Removed = removed
+	if len(removed) > 0 {
+		c.log.Info("gc", "removed", removed)
+	}
+	if c.show > 0 {
+		return c.showSamples(ctx, rdb, m)
+	}
+	return nil
+}
+
+// samplesOut is where showSamples writes; report prints it after the
+// summary.
+func (c *runCommand) samplesOut() *bytes.Buffer { return &c.samples }
+
+// connect opens the Redis client, checks that the server answers and
+// notes the live version. With --embedded-fallback, when nothing answers it
+// starts an in-process miniredis instead and says so.
+func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func(), error) {
+	rdb, err := c.redis.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	// No deadline of our own: go-redis' dial timeout and retries apply, and
+	// the error names the cause (connection refused, auth, TLS).
+	err = rdb.Ping(ctx).Err()
+	if err == nil {
+		if c.liveBefore, err = publish.Live(ctx, rdb, c.redis.keys()); err != nil {
+			rdb.Close()
+			return nil, nil, redisError(c.redis.url, err)
+		}
+		return rdb, func() { rdb.Close() }, nil
+	}
+	rdb.Close()
+	if !c.embedded {
+		return nil, nil, redisError(c.redis.url, err)
+	}
+	mr, merr := miniredis.Run()
+	if merr != nil {
+		return nil, nil, fmt.Errorf("start embedded redis: %w", merr)
+	}
+	fmt.Fprintf(c.m.Stdout, "nothing answers at %s (%v); using an in-process embedded Redis for this run\n", redactURL(c.redis.url), err)
+	rdb = redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return rdb, func() { rdb.Close(); mr.Close() }, nil
+}
+
+// showSamples prints the neighbour lists of the items with the longest
+// lists and one user hash, read back through the read client.
+func (c *runCommand) showSamples(ctx context.Context, rdb redis.UniversalClient, m *publish.Model) error {
+	cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: c.redis.namespace})
+	src := m.Families[0].Lists
+	type cand struct {
+		id string
+		n  int
+	}
+	var cands []cand
+	var l publish.List
+	for i := range src.Len() {
+		l.Members, l.Scores = l.Members[:0], l.Scores[:0]
+		src.List(i, &l)
+		cands = append(cands, cand{l.ID, len(l.Members)})
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return b.n - a.n })
+	w := c.samplesOut()
+	for _, cd := range cands[:min(c.show, len(cands))] {
+		nb, v, err := cl.Neighbors(ctx, cd.id, 5)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nsimilar to %s (version %s):\n", cd.id, v)
+		for _, s := range nb {
+			fmt.Fprintf(w, "  %-12s %.4f\n", s.Item, s.Score)
+		}
+	}
+	if m.Users == nil || m.Users.Len() == 0 {
+		return nil
+	}
+	// Show the user with the most features among the first thousand, so
+	// the sample has purchases and profile traits side by side.
+	var h, best publish.Hash
+	for i := range min(m.Users.Len(), 1000) {
+		h.Fields, h.Values = h.Fields[:0], h.Values[:0]
+		m.Users.Hash(i, &h)
+		if len(h.Fields) > len(best.Fields) {
+			best = publish.Hash{ID: h.ID, Fields: slices.Clone(h.Fields)}
+		}
+	}
+	h = best
+	feats, _, err := cl.User(ctx, h.ID)
+	if errors.Is(err, publish.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nuser %s:\n", h.ID)
+	keys := make([]string, 0, len(feats))
+	for k := range feats {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-36s %s\n", k, feats[k])
+	}
+	return nil
+}
