@@ -286,8 +286,10 @@ func lpAppendScore(dst []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return lpAppendString(dst, "-inf")
 	}
+	// Not integral, or too big for 17 digits without an exponent: the text
+	// never reads as an integer.
 	var buf [maxScoreBytes]byte
-	return lpAppendString(dst, strconv.AppendFloat(buf[:0], f, 'g', 17, 64))
+	return lpAppendText(dst, strconv.AppendFloat(buf[:0], f, 'g', 17, 64))
 }
 
 // lpAppendString appends s as lpAppend does: an integer entry when s is a
@@ -296,6 +298,12 @@ func lpAppendString[T string | []byte](dst []byte, s T) []byte {
 	if v, ok := lpStringToInt64(s); ok {
 		return lpAppendInt(dst, v)
 	}
+	return lpAppendText(dst, s)
+}
+
+// lpAppendText appends a string entry for s, which does not read as an
+// integer.
+func lpAppendText[T string | []byte](dst []byte, s T) []byte {
 	n := len(s)
 	hdr := 1
 	switch {
