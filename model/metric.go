@@ -91,14 +91,55 @@ func (m Metric) valid() bool { return m >= 0 && int(m) < len(metricNames) }
 // re-weighted) values, which needs the float accumulator.
 func (m Metric) cosineFamily() bool { return m == BM25 || m == TFIDF }
 
-// binaryScore scores a pair from its binary counts: ci and cj users of each
-// item, cij users of both, n active users. cij > 0.
-func binaryScore(m Metric, ci, cj, cij, n int64) float64 {
-	switch m {
+// scorer scores pairs from their binary counts. One is built per Similar
+// call and shared read-only by the workers.
+type scorer struct {
+	metric Metric
+	n      int64     // active users
+	xlx    []float64 // xLogX(k) for k < len(xlx), filled for LLR
+	ent    []float64 // entropy2(c_i, N-c_i) per item, filled for LLR
+	rsqrt  []float64 // 1/sqrt(c_i) per item, filled for Cosine
+}
+
+// maxLLRTable bounds the xLogX table (32 MiB); past it LLR takes logs.
+const maxLLRTable = 1 << 22
+
+// newScorer prepares the per-call tables; deg holds c_i for every item.
+func newScorer(metric Metric, n int64, deg []uint32) *scorer {
+	s := &scorer{metric: metric, n: n}
+	if metric == Cosine {
+		// A square root and a division per pair cost more than the
+		// counting; two multiplications by precomputed factors do not.
+		s.rsqrt = make([]float64, len(deg))
+		for i, d := range deg {
+			s.rsqrt[i] = 1 / math.Sqrt(float64(d))
+		}
+	}
+	if metric == LLR {
+		// Every count in an LLR table is at most n, and for one item i the
+		// large k22 values fall in a narrow band, so the table stays cached.
+		s.xlx = make([]float64, min(n+1, maxLLRTable))
+		for k := range s.xlx {
+			s.xlx[k] = xLogX(int64(k))
+		}
+		// An LLR table's row sums are c_i and N-c_i, its column sums c_j
+		// and N-c_j, so the row and column entropies are per item.
+		s.ent = make([]float64, len(deg))
+		for i, d := range deg {
+			s.ent[i] = s.entropy2(int64(d), n-int64(d))
+		}
+	}
+	return s
+}
+
+// score scores the pair (i, j): ci and cj users of each item, cij users of
+// both. cij > 0.
+func (s *scorer) score(i, j uint32, ci, cj, cij int64) float64 {
+	switch s.metric {
 	case Count:
 		return float64(cij)
 	case Cosine:
-		return float64(cij) / math.Sqrt(float64(ci)*float64(cj))
+		return float64(cij) * s.rsqrt[i] * s.rsqrt[j]
 	case Jaccard:
 		return float64(cij) / float64(ci+cj-cij)
 	case Lift:
@@ -106,11 +147,13 @@ func binaryScore(m Metric, ci, cj, cij, n int64) float64 {
 	case Inclusion:
 		return float64(cij) / float64(min(ci, cj))
 	case PMI:
-		return math.Log2(float64(n) * float64(cij) / (float64(ci) * float64(cj)))
+		return math.Log2(float64(s.n) * float64(cij) / (float64(ci) * float64(cj)))
 	case LLR:
-		return LogLikelihoodRatio(cij, ci-cij, cj-cij, max(n-ci-cj+cij, 0))
+		// The same arithmetic as llr, with the entropies of the margins
+		// looked up.
+		return llrCombine(s.ent[i], s.ent[j], s.entropy4(cij, ci-cij, cj-cij, max(s.n-ci-cj+cij, 0)))
 	}
-	panic("model: binaryScore called with " + m.String())
+	panic("model: scorer.score called for " + s.metric.String())
 }
 
 // LogLikelihoodRatio is Dunning's G² statistic for a 2x2 contingency table,
@@ -126,37 +169,45 @@ func binaryScore(m Metric, ci, cj, cij, n int64) float64 {
 // permutations of each other (which have the same G²) get bit-identical
 // scores and ties stay ties, broken by item id.
 func LogLikelihoodRatio(k11, k12, k21, k22 int64) float64 {
-	rowEntropy := entropy2(k11+k12, k21+k22)
-	colEntropy := entropy2(k11+k21, k12+k22)
-	matEntropy := entropy4(k11, k12, k21, k22)
+	var s scorer
+	return s.llr(k11, k12, k21, k22)
+}
+
+func (s *scorer) llr(k11, k12, k21, k22 int64) float64 {
+	rowEntropy := s.entropy2(k11+k12, k21+k22)
+	colEntropy := s.entropy2(k11+k21, k12+k22)
+	return llrCombine(rowEntropy, colEntropy, s.entropy4(k11, k12, k21, k22))
+}
+
+func llrCombine(rowEntropy, colEntropy, matEntropy float64) float64 {
 	if rowEntropy+colEntropy < matEntropy {
-		return 0
+		return 0 // round-off
 	}
 	return 2 * (rowEntropy + colEntropy - matEntropy)
 }
 
 // entropy2 and entropy4 are Mahout's unnormalised Shannon entropies,
 // xLogX(sum) minus the sum of xLogX of the counts.
-func entropy2(a, b int64) float64 { return xLogX(a+b) - (xLogX(a) + xLogX(b)) }
+func (s *scorer) entropy2(a, b int64) float64 {
+	return s.xLogX(a+b) - (s.xLogX(a) + s.xLogX(b))
+}
 
-func entropy4(a, b, c, d int64) float64 {
+func (s *scorer) entropy4(a, b, c, d int64) float64 {
 	// Sort so the sum below does not depend on the order of the counts.
-	if a > b {
-		a, b = b, a
+	// min and max compile to conditional moves: no mispredicted branches.
+	a, b = min(a, b), max(a, b)
+	c, d = min(c, d), max(c, d)
+	a, c = min(a, c), max(a, c)
+	b, d = min(b, d), max(b, d)
+	b, c = min(b, c), max(b, c)
+	return s.xLogX(a+b+c+d) - (((s.xLogX(a) + s.xLogX(b)) + s.xLogX(c)) + s.xLogX(d))
+}
+
+func (s *scorer) xLogX(x int64) float64 {
+	if x < int64(len(s.xlx)) {
+		return s.xlx[x]
 	}
-	if c > d {
-		c, d = d, c
-	}
-	if a > c {
-		a, c = c, a
-	}
-	if b > d {
-		b, d = d, b
-	}
-	if b > c {
-		b, c = c, b
-	}
-	return xLogX(a+b+c+d) - (((xLogX(a) + xLogX(b)) + xLogX(c)) + xLogX(d))
+	return xLogX(x)
 }
 
 func xLogX(x int64) float64 {

@@ -34,62 +34,52 @@ func better(a, b candidate) bool {
 	return a.score > b.score || (a.score == b.score && a.item < b.item)
 }
 
-// topK keeps the k best candidates seen in a min-heap whose root is the
-// worst kept one.
+// topK keeps the k best candidates offered. Instead of a heap it collects
+// candidates that beat the worst kept one in a buffer of about 2k and, when
+// the buffer fills, moves the k best to the front with a quickselect. Each
+// accepted candidate then costs O(1) amortised instead of a heap's O(log
+// k) swaps, which matters because on long rows most of the time goes to
+// candidates that are accepted and later pushed out.
 type topK struct {
-	k int
-	h []candidate
+	k     int
+	buf   []candidate
+	worst candidate // the k-th best after the last compaction
+	full  bool      // worst is set
 }
 
-func (t *topK) reset(k int) { t.k, t.h = k, t.h[:0] }
+func (t *topK) reset(k int) {
+	t.k, t.buf, t.full = k, t.buf[:0], false
+	if cap(t.buf) < t.limit() {
+		t.buf = make([]candidate, 0, t.limit())
+	}
+}
+
+func (t *topK) limit() int { return 2*t.k + 32 }
 
 func (t *topK) push(c candidate) {
-	if len(t.h) < t.k {
-		t.h = append(t.h, c)
-		t.up(len(t.h) - 1)
+	if t.full && !better(c, t.worst) {
 		return
 	}
-	if t.k == 0 || !better(c, t.h[0]) {
+	t.buf = append(t.buf, c)
+	if len(t.buf) >= t.limit() {
+		t.compact()
+	}
+}
+
+// compact keeps the k best in buf and remembers the worst of them.
+func (t *topK) compact() {
+	if len(t.buf) <= t.k {
 		return
 	}
-	t.h[0] = c
-	t.down(0)
+	selectBest(t.buf, t.k)
+	t.buf = t.buf[:t.k]
+	t.worst, t.full = t.buf[t.k-1], true
 }
 
-func (t *topK) up(j int) {
-	h := t.h
-	for j > 0 {
-		p := (j - 1) / 2
-		if !better(h[p], h[j]) {
-			break
-		}
-		h[p], h[j] = h[j], h[p]
-		j = p
-	}
-}
-
-func (t *topK) down(j int) {
-	h := t.h
-	for {
-		l := 2*j + 1
-		if l >= len(h) {
-			return
-		}
-		w := l // the worse child
-		if r := l + 1; r < len(h) && better(h[l], h[r]) {
-			w = r
-		}
-		if !better(h[j], h[w]) {
-			return
-		}
-		h[j], h[w] = h[w], h[j]
-		j = w
-	}
-}
-
-// sorted returns the kept candidates best first, reusing the heap's storage.
+// sorted returns the kept candidates best first, reusing the buffer.
 func (t *topK) sorted() []candidate {
-	slices.SortFunc(t.h, func(a, b candidate) int {
+	t.compact()
+	slices.SortFunc(t.buf, func(a, b candidate) int {
 		if better(a, b) {
 			return -1
 		}
@@ -98,5 +88,47 @@ func (t *topK) sorted() []candidate {
 		}
 		return 0
 	})
-	return t.h
+	return t.buf
+}
+
+// selectBest reorders c so that c[k-1] is the k-th best, everything before
+// it better and everything after it worse (Hoare's quickselect with a
+// median-of-three pivot). 0 < k <= len(c).
+func selectBest(c []candidate, k int) {
+	lo, hi := 0, len(c)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if better(c[mid], c[lo]) {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if better(c[hi], c[lo]) {
+			c[hi], c[lo] = c[lo], c[hi]
+		}
+		if better(c[hi], c[mid]) {
+			c[hi], c[mid] = c[mid], c[hi]
+		}
+		pivot := c[mid] // the median of the three
+		i, j := lo, hi
+		for i <= j {
+			for better(c[i], pivot) {
+				i++
+			}
+			for better(pivot, c[j]) {
+				j--
+			}
+			if i <= j {
+				c[i], c[j] = c[j], c[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k-1 <= j:
+			hi = j
+		case k-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }

@@ -59,7 +59,7 @@ func refScores(tb testing.TB, m *Matrix, opt Options) (score, co *mat.Dense) {
 			case Count:
 				s = c
 			case Cosine:
-				s = c / math.Sqrt(ci*cj)
+				s = c / math.Sqrt(ci*cj) // Similar multiplies by 1/sqrt instead
 			case Jaccard:
 				s = c / (ci + cj - c)
 			case Lift:

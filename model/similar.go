@@ -72,7 +72,7 @@ func forEachRow(ctx context.Context, numItems, workers, topN int, newRow func() 
 	for range min(workers, len(chunks)) {
 		wg.Go(func() {
 			row := newRow()
-			top := &topK{h: make([]candidate, 0, topN)}
+			top := &topK{}
 			for ctx.Err() == nil {
 				c := int(next.Add(1) - 1)
 				if c >= len(chunks) {
@@ -129,50 +129,70 @@ func assemble(numItems int, chunks []chunk) *Neighbors {
 type accumulator struct {
 	counts  []uint32
 	touched []uint32
+	buf     []uint32 // backing store for touched, with one spare slot
 }
 
 func newAccumulator(numItems int) *accumulator {
-	return &accumulator{counts: make([]uint32, numItems), touched: make([]uint32, 0, 1024)}
+	return &accumulator{counts: make([]uint32, numItems), buf: make([]uint32, numItems+1)}
 }
 
 // cooccur fills the accumulator with c_ij for every j sharing a user with i.
-// This loop is where the sum of deg(u)^2 is spent.
+// This loop is where the sum of deg(u)^2 is spent. Whether j is new is
+// close to a coin toss on long-tailed data, so the loop writes j to the
+// touched buffer unconditionally and only advances past it when it was
+// new, which the compiler turns into a conditional move instead of a
+// mispredicted branch.
 func (a *accumulator) cooccur(m *Matrix, i int) {
-	counts, touched := a.counts, a.touched[:0]
+	counts, buf := a.counts, a.buf
+	n := 0
 	for _, u := range m.ItemUser[m.ItemPtr[i]:m.ItemPtr[i+1]] {
 		for _, j := range m.UserItem[m.UserPtr[u]:m.UserPtr[u+1]] {
-			if counts[j] == 0 {
-				touched = append(touched, j)
+			c := counts[j]
+			buf[n] = j
+			inc := 0
+			if c == 0 {
+				inc = 1
 			}
-			counts[j]++
+			n += inc
+			counts[j] = c + 1
 		}
 	}
-	a.touched = touched
+	a.touched = buf[:n]
 }
 
 // binaryRows scores pairs from c_i, c_j, c_ij and N alone.
 func binaryRows(m *Matrix, opt *Options) func() rowFunc {
-	n := int64(m.ActiveUsers())
-	metric, minSupport, minScore := opt.Metric, opt.minSupport(), opt.MinScore
-	deg := func(i uint32) int64 { return m.ItemPtr[i+1] - m.ItemPtr[i] }
+	deg := itemDegrees(m)
+	sc := newScorer(opt.Metric, int64(m.ActiveUsers()), deg)
+	minSupport, minScore := opt.minSupport(), opt.MinScore
 	return func() rowFunc {
 		acc := newAccumulator(m.NumItems)
 		return func(i int, top *topK) {
 			acc.cooccur(m, i)
-			ci := deg(uint32(i))
+			ci := int64(deg[i])
 			for _, j := range acc.touched {
 				c := acc.counts[j]
 				acc.counts[j] = 0
 				if int(j) == i || c < minSupport {
 					continue
 				}
-				s := binaryScore(metric, ci, deg(j), int64(c), n)
+				s := sc.score(uint32(i), j, ci, int64(deg[j]), int64(c))
 				if s >= minScore {
 					top.push(candidate{score: s, item: j, count: c})
 				}
 			}
 		}
 	}
+}
+
+// itemDegrees returns c_i for every item, compact so that the random
+// lookups of the scoring loop stay in cache.
+func itemDegrees(m *Matrix) []uint32 {
+	deg := make([]uint32, m.NumItems)
+	for i := range deg {
+		deg[i] = uint32(m.ItemPtr[i+1] - m.ItemPtr[i])
+	}
+	return deg
 }
 
 // weightedRows scores pairs by the cosine of weighted item columns:
@@ -184,20 +204,23 @@ func weightedRows(m *Matrix, opt *Options) func() rowFunc {
 		acc := newAccumulator(m.NumItems)
 		dot := make([]float64, m.NumItems)
 		return func(i int, top *topK) {
-			counts, touched := acc.counts, acc.touched[:0]
+			counts, buf, n := acc.counts, acc.buf, 0
 			for p := m.ItemPtr[i]; p < m.ItemPtr[i+1]; p++ {
 				u, wi := m.ItemUser[p], w.item[p]
-				for q := m.UserPtr[u]; q < m.UserPtr[u+1]; q++ {
-					j := m.UserItem[q]
-					if counts[j] == 0 {
-						touched = append(touched, j)
+				lo, hi := m.UserPtr[u], m.UserPtr[u+1]
+				for q, j := range m.UserItem[lo:hi] {
+					c := counts[j]
+					buf[n] = j // as in cooccur
+					inc := 0
+					if c == 0 {
+						inc = 1
 					}
-					counts[j]++
-					dot[j] += wi * w.user[q]
+					n += inc
+					counts[j] = c + 1
+					dot[j] += wi * w.user[lo+int64(q)]
 				}
 			}
-			acc.touched = touched
-			for _, j := range touched {
+			for _, j := range buf[:n] {
 				c, d := counts[j], dot[j]
 				counts[j], dot[j] = 0, 0
 				if int(j) == i || c < minSupport {
