@@ -4,8 +4,9 @@ package publish
 //
 // The writer loads sorted sets and hashes with pipelined RESTORE instead of
 // ZADD and HSET: the server takes one blob per key instead of inserting
-// members one by one, about 9x faster. Encoder builds, in Go, the payload
-// that DUMP returns for a small key on Redis >= 7.0 or Valkey:
+// members one by one, about 9x faster as measured for the issue that asked
+// for it. Encoder builds, in Go, the payload that DUMP returns for a small
+// key on Redis >= 7.0 or Valkey:
 //
 //	type          1 byte: 17 RDB_TYPE_ZSET_LISTPACK or 16 RDB_TYPE_HASH_LISTPACK
 //	value         an RDB string (rdbSaveLen length: 1, 2 or 5 bytes) holding a listpack
@@ -19,18 +20,18 @@ package publish
 // as lpAppend does. A score is written as zzlInsertAt writes it: an integer
 // entry when it is integral and within ±2^62 (double2ll; so -0 becomes 0, as
 // it does in ZADD), otherwise d2string's "%.17g" text ("inf", "-inf"). The
-// result is byte for byte what Redis 7.0 DUMPs with rdbcompression no; with
-// compression on, Redis LZF-compresses values over 20 bytes, which RESTORE
-// need not be given. Redis 7.2 and later print non-integral scores in the
-// shortest form that reads back the same: the bytes differ from their DUMP
-// but every score restores to the same float64, as the server parses the
-// text with strtod.
+// result is byte for byte what Redis 7.0 DUMPs with rdbcompression no (with
+// the default rdbcompression yes, DUMP LZF-compresses values over 20 bytes;
+// RESTORE takes either form). Redis 7.2 moved d2string to the shortest text
+// that reads back the same, so its own DUMP of a non-integral score differs
+// from ours, but the score restores to the same float64: the server parses
+// the text with strtod either way.
 //
 // A key that Redis would not keep as a listpack (more entries than
 // *-max-listpack-entries, a member, field or value longer than
-// *-max-listpack-value, NaN scores, no entries at all) gets ok=false and the
-// caller falls back to ZADD or HSET, so a restored key always has the
-// encoding the commands would have given it. DetectEncoder reads the
+// *-max-listpack-value) gets ok=false, as do NaN scores and empty keys,
+// which Redis does not have; the caller then falls back to ZADD or HSET,
+// so a restored key always has the encoding the commands would give it. DetectEncoder reads the
 // server's version and limits and proves, with a probe key, that RESTORE
 // takes the payloads before the writer relies on them.
 
@@ -79,8 +80,8 @@ const (
 // The zero value suits a Redis 7.0 server with default settings: a zero
 // field means the default (RDB version 10; 128 zset and 512 hash entries,
 // 64 bytes), and since zero is taken, a negative limit stands for a server
-// setting of 0. The
-// methods do not modify the Encoder and are safe for concurrent use.
+// setting of 0. The methods do not modify the Encoder and are safe for
+// concurrent use.
 type Encoder struct {
 	RDBVersion     int // RDB version written in the trailer (10 for Redis 7.0)
 	ZSetMaxEntries int // zset-max-listpack-entries (default 128)

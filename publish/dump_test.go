@@ -1,9 +1,7 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -546,7 +544,8 @@ func TestEncoderRDBVersion(t *testing.T) {
 }
 
 func TestDetectEncoderDefault(t *testing.T) {
-	_, c := dumpServer(t)
+	s, _ := dumpServer(t)
+	c := s.Client(t) // RESP3, as the writer's client speaks by default
 	ctx := context.Background()
 	e, err := DetectEncoder(ctx, c, "recopub:probe")
 	if err != nil {
@@ -654,105 +653,6 @@ func ExampleEncoder_ZSet() {
 	// listpack  1e0000000400866974656d3a320783302e3504866974656d3a31070101ff
 	// version   0a00
 	// crc64     7eba92d7602c17f7
-}
-
-// decodeDump parses a payload built by Encoder or DUMP (uncompressed) back
-// into its RDB type and listpack entries, integers printed in decimal. It
-// checks the framing, the CRC, the listpack header and every backlen.
-func decodeDump(p []byte) (typ byte, entries []string, err error) {
-	if len(p) < 1+1+7+10 {
-		return 0, nil, fmt.Errorf("payload of %d bytes is too short", len(p))
-	}
-	body, trailer := p[:len(p)-8], p[len(p)-8:]
-	if got, want := crc64Update(0, body), binary.LittleEndian.Uint64(trailer); got != want {
-		return 0, nil, fmt.Errorf("crc %#x, trailer says %#x", got, want)
-	}
-	typ, rest := body[0], body[1:len(body)-2]
-	var n int
-	switch rest[0] >> 6 {
-	case 0:
-		n, rest = int(rest[0]&0x3f), rest[1:]
-	case 1:
-		n, rest = int(rest[0]&0x3f)<<8|int(rest[1]), rest[2:]
-	case 2:
-		if rest[0] != 0x80 {
-			return 0, nil, fmt.Errorf("rdb length byte %#x", rest[0])
-		}
-		n, rest = int(binary.BigEndian.Uint32(rest[1:])), rest[5:]
-	default:
-		return 0, nil, fmt.Errorf("rdb length byte %#x (encoded string)", rest[0])
-	}
-	if n != len(rest) {
-		return 0, nil, fmt.Errorf("rdb string length %d, have %d bytes", n, len(rest))
-	}
-	entries, err = decodeListpack(rest)
-	return typ, entries, err
-}
-
-func decodeListpack(lp []byte) ([]string, error) {
-	if got := int(binary.LittleEndian.Uint32(lp)); got != len(lp) {
-		return nil, fmt.Errorf("listpack total bytes %d, have %d", got, len(lp))
-	}
-	if lp[len(lp)-1] != 0xff {
-		return nil, fmt.Errorf("listpack does not end in 0xff")
-	}
-	count := int(binary.LittleEndian.Uint16(lp[4:]))
-	var out []string
-	p := lp[6 : len(lp)-1]
-	for len(p) > 0 {
-		s, size, err := decodeEntry(p)
-		if err != nil {
-			return out, fmt.Errorf("entry %d: %w", len(out), err)
-		}
-		back := lpAppendBacklen(nil, size)
-		if !bytes.Equal(p[size:size+len(back)], back) {
-			return out, fmt.Errorf("entry %d: backlen %x, want %x", len(out), p[size:size+len(back)], back)
-		}
-		out = append(out, s)
-		p = p[size+len(back):]
-	}
-	if count != min(len(out), math.MaxUint16) {
-		return out, fmt.Errorf("listpack header counts %d entries, have %d", count, len(out))
-	}
-	return out, nil
-}
-
-func decodeEntry(p []byte) (s string, size int, err error) {
-	b := p[0]
-	signed := func(u uint64, bits uint) string {
-		return strconv.FormatInt(int64(u<<(64-bits))>>(64-bits), 10)
-	}
-	le := func(n int) uint64 {
-		var u uint64
-		for i := n; i >= 1; i-- {
-			u = u<<8 | uint64(p[i])
-		}
-		return u
-	}
-	switch {
-	case b < 0x80:
-		return strconv.Itoa(int(b)), 1, nil
-	case b < 0xc0:
-		n := int(b & 0x3f)
-		return string(p[1 : 1+n]), 1 + n, nil
-	case b < 0xe0:
-		return signed(uint64(b&0x1f)<<8|uint64(p[1]), 13), 2, nil
-	case b < 0xf0:
-		n := int(b&0x0f)<<8 | int(p[1])
-		return string(p[2 : 2+n]), 2 + n, nil
-	case b == 0xf0:
-		n := int(binary.LittleEndian.Uint32(p[1:]))
-		return string(p[5 : 5+n]), 5 + n, nil
-	case b == 0xf1:
-		return signed(le(2), 16), 3, nil
-	case b == 0xf2:
-		return signed(le(3), 24), 4, nil
-	case b == 0xf3:
-		return signed(le(4), 32), 5, nil
-	case b == 0xf4:
-		return signed(le(8), 64), 9, nil
-	}
-	return "", 0, fmt.Errorf("bad encoding byte %#x", b)
 }
 
 // BenchmarkEncodeZSet encodes a top-50 list of 8-character ids with
