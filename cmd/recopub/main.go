@@ -26,9 +26,12 @@ const (
 	exitRejected = 4
 )
 
-func main() {
+func init() {
 	// go-redis logs dial failures itself; recopub reports them as errors.
 	redis.SetLogger(quietLogger{})
+}
+
+func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := NewMain().Run(ctx, os.Args[1:])
 	stop()

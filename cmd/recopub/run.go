@@ -63,6 +63,14 @@ func (c *runCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.ingest.TimeCol, "time-col", "timestamp", "event time column (TIMESTAMP, INT64 epoch ms or ISO-8601 string)")
 	fs.StringVar(&c.eventWeights, "event-weights", "", `keep only these events, with weights: "Order Completed=5,Product Added=3,Product Viewed=1"`)
 	fs.StringVar(&c.purchaseEvent, "purchase-event", "Order Completed", "event whose items are purchases (recent_five_purchases)")
+	fs.Func("now", "reference time for --max-future, RFC 3339 (default: the current time)", func(v string) error {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return fmt.Errorf("want RFC 3339 such as 2026-11-25T02:00:00Z")
+		}
+		c.ingest.Now = t
+		return nil
+	})
 	fs.DurationVar(&c.ingest.MaxFuture, "max-future", time.Hour, "drop events later than now plus this")
 	fs.Float64Var(&c.maxBadFraction, "max-bad-fraction", 0.01, "fail without publishing when more than this fraction of rows is unusable")
 	fs.StringVar(&c.profileID, "profile-id-col", "user_id", "user id column of the profile table")

@@ -1,0 +1,56 @@
+# recopub: make run (the job on sample data), make test (every test).
+GO        ?= go
+BIN       := bin/recopub
+REDIS_URL ?= redis://127.0.0.1:6379/0
+SAMPLE    := sample
+export REDIS_URL
+
+.PHONY: all build run test test-short bench fuzz lint redis-server clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/recopub
+
+$(SAMPLE)/events: | build
+	$(BIN) gen --out $(SAMPLE)
+
+# The main job on sample data: generate (once), run against REDIS_URL or,
+# when nothing answers there, an in-process embedded Redis; print samples.
+run: build $(SAMPLE)/events
+	$(BIN) run --events $(SAMPLE)/events --profiles $(SAMPLE)/profiles \
+		--redis $(REDIS_URL) --embedded-fallback --show 3 --log-level warn
+
+# Every test, the Redis integration tests included. Tests start their own
+# redis-server processes on free private ports.
+test: redis-server lint
+	$(GO) test -race -count=1 ./...
+
+test-short:
+	$(GO) test -count=1 ./...
+
+bench: build redis-server
+	$(GO) test -run XXX -bench . -benchtime 3x ./features/ ./model/ ./publish/
+
+fuzz:
+	$(GO) test ./publish -run XXX -fuzz FuzzDumpRoundTrip -fuzztime 60s
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+# redis-server is needed by the integration tests. CI installs Debian's
+# package; elsewhere we stop with a hint rather than install behind your back.
+redis-server:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		if [ -n "$$CI" ]; then \
+			echo "installing redis-server (CI)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) || exit 1; \
+		else \
+			echo "redis-server not found: install it (Debian/Ubuntu: sudo apt-get install -y redis-server) and rerun"; exit 1; \
+		fi; \
+	fi
+
+clean:
+	rm -rf bin $(SAMPLE)
