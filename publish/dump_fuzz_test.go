@@ -95,7 +95,6 @@ func fuzzHash(hash string) (fields, values []string) {
 
 func checkZSetRoundTrip(t *testing.T, c *redis.Client, e *Encoder, members []string, scores []float64) {
 	t.Helper()
-	ctx := context.Background()
 	payload, ok := e.ZSet(members, scores)
 	if len(members) == 0 || slices.ContainsFunc(scores, math.IsNaN) {
 		if ok {
@@ -114,28 +113,49 @@ func checkZSetRoundTrip(t *testing.T, c *redis.Client, e *Encoder, members []str
 		t.Fatalf("ZSet payload differs from ZADD's DUMP: %s", diffBytes(payload, dump))
 	}
 	checkZSetDecodes(t, payload, members, scores)
-	if err := c.RestoreReplace(ctx, "dump:zr", 0, string(payload)).Err(); err != nil {
-		t.Fatalf("RESTORE: %v", err)
-	}
-	if got := c.ObjectEncoding(ctx, "dump:zr").Val(); got != "listpack" {
-		t.Fatalf("restored encoding %q, want listpack", got)
-	}
-	for _, cmd := range []string{"ZRANGE", "ZREVRANGE"} {
-		got := fuzzRead(t, c, cmd, "dump:zr", 0, -1, "WITHSCORES")
-		if want := fuzzRead(t, c, cmd, "dump:z", 0, -1, "WITHSCORES"); !slices.Equal(got, want) {
-			t.Fatalf("restored %s: %q\nZADD's: %q", cmd, got, want)
+	got := restoreAndRead(t, c, "dump:zr", payload, "ZRANGE", "ZREVRANGE")
+	want := restoreAndRead(t, c, "dump:z", nil, "ZRANGE", "ZREVRANGE")
+	for i := range got {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("restored read %d: %q\nZADD's: %q", i, got[i], want[i])
 		}
 	}
 }
 
-// fuzzRead runs a read command that replies with an array of strings.
-func fuzzRead(t *testing.T, c *redis.Client, args ...any) []string {
+// restoreAndRead RESTOREs payload at key (when given), checks that the key
+// is a listpack and runs the read commands on it, all in one round trip.
+func restoreAndRead(t *testing.T, c *redis.Client, key string, payload []byte, reads ...string) [][]string {
 	t.Helper()
-	v, err := c.Do(context.Background(), args...).StringSlice()
+	ctx := context.Background()
+	var enc *redis.StringCmd
+	cmds := make([]*redis.Cmd, len(reads))
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if payload != nil {
+			p.RestoreReplace(ctx, key, 0, string(payload))
+		}
+		enc = p.ObjectEncoding(ctx, key)
+		for i, r := range reads {
+			args := []any{r, key}
+			if r != "HGETALL" {
+				args = append(args, 0, -1, "WITHSCORES")
+			}
+			cmds[i] = p.Do(ctx, args...)
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatalf("%v: %v", args, err)
+		t.Fatalf("RESTORE and read %s: %v", key, err)
 	}
-	return v
+	if enc.Val() != "listpack" {
+		t.Fatalf("%s encoding %q, want listpack", key, enc.Val())
+	}
+	out := make([][]string, len(cmds))
+	for i, cmd := range cmds {
+		if out[i], err = cmd.StringSlice(); err != nil {
+			t.Fatalf("%s %s: %v", reads[i], key, err)
+		}
+	}
+	return out
 }
 
 // checkZSetDecodes decodes the payload in Go: member, score pairs in
@@ -169,7 +189,6 @@ func checkZSetDecodes(t *testing.T, payload []byte, members []string, scores []f
 
 func checkHashRoundTrip(t *testing.T, c *redis.Client, e *Encoder, fields, values []string) {
 	t.Helper()
-	ctx := context.Background()
 	payload, ok := e.Hash(fields, values)
 	if len(fields) == 0 {
 		if ok {
@@ -196,13 +215,10 @@ func checkHashRoundTrip(t *testing.T, c *redis.Client, e *Encoder, fields, value
 			t.Fatalf("entry pair %d = %q %q, want %q %q", i, entries[2*i], entries[2*i+1], f, values[i])
 		}
 	}
-	if err := c.RestoreReplace(ctx, "dump:hr", 0, string(payload)).Err(); err != nil {
-		t.Fatalf("RESTORE: %v", err)
-	}
 	// HGETALL over RESP2 keeps the listpack order, which must be HSET's.
-	got := fuzzRead(t, c, "HGETALL", "dump:hr")
-	if want := fuzzRead(t, c, "HGETALL", "dump:h"); !slices.Equal(got, want) {
-		t.Fatalf("restored HGETALL: %q\nHSET's: %q", got, want)
+	got := restoreAndRead(t, c, "dump:hr", payload, "HGETALL")
+	if want := restoreAndRead(t, c, "dump:h", nil, "HGETALL"); !slices.Equal(got[0], want[0]) {
+		t.Fatalf("restored HGETALL: %q\nHSET's: %q", got[0], want[0])
 	}
 }
 

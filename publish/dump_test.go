@@ -79,21 +79,19 @@ func serverHashDump(tb testing.TB, c *redis.Client, fields, values []string) (du
 func serverDump(tb testing.TB, c *redis.Client, key string, write []any) ([]byte, string) {
 	tb.Helper()
 	ctx := context.Background()
-	if err := c.Del(ctx, key).Err(); err != nil {
-		tb.Fatalf("del %s: %v", key, err)
-	}
-	if err := c.Do(ctx, write...).Err(); err != nil {
-		tb.Fatalf("%s %s: %v", write[0], key, err)
-	}
-	enc, err := c.ObjectEncoding(ctx, key).Result()
+	// One round trip: the fuzz test comes here for every input.
+	var enc, dump *redis.StringCmd
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, key)
+		p.Do(ctx, write...)
+		enc = p.ObjectEncoding(ctx, key)
+		dump = p.Dump(ctx, key)
+		return nil
+	})
 	if err != nil {
-		tb.Fatalf("object encoding %s: %v", key, err)
+		tb.Fatalf("%s %s, DUMP: %v", write[0], key, err)
 	}
-	dump, err := c.Dump(ctx, key).Result()
-	if err != nil {
-		tb.Fatalf("dump %s: %v", key, err)
-	}
-	return []byte(dump), enc
+	return []byte(dump.Val()), enc.Val()
 }
 
 // diffBytes describes where two payloads first differ.
