@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/recopub/recopub/features"
 	"github.com/recopub/recopub/model"
 	"github.com/recopub/recopub/publish"
@@ -40,12 +38,3 @@ var (
 	_ publish.ListSource = neighborLists{}
 	_ publish.HashSource = userHashes{}
 )
-
-// metricNames lists the --metric values for help texts.
-func metricNames() string {
-	var names []string
-	for _, m := range model.Metrics() {
-		names = append(names, m.String())
-	}
-	return strings.Join(names, ", ")
-}

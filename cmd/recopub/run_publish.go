@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
 	"time"
@@ -13,18 +14,39 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// publishFlags configure how run writes a version.
+type publishFlags struct {
+	keep      int
+	grace     time.Duration
+	lockTTL   time.Duration
+	conns     int
+	noRestore bool
+	embedded  bool
+	show      int
+}
+
+func (f *publishFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.keep, "keep", 2, "complete versions kept before the live one")
+	fs.DurationVar(&f.grace, "grace", 15*time.Minute, "unfinished versions younger than this are not removed")
+	fs.DurationVar(&f.lockTTL, "lock-ttl", 30*time.Second, "run lock TTL (renewed while running)")
+	fs.IntVar(&f.conns, "conns", 4, "parallel Redis pipelines")
+	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
+	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
+	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")
+}
+
 // publish takes the run lock, writes and flips the version, then removes
 // versions no longer retained.
 func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *publish.Model, sum *summary) error {
 	t := time.Now()
 	keys := c.redis.keys()
-	lock, err := publish.AcquireLock(ctx, rdb, keys, c.lockTTL)
+	lock, err := publish.AcquireLock(ctx, rdb, keys, c.pub.lockTTL)
 	if err != nil {
 		return fmt.Errorf("publish: %w", redisError(c.redis.url, err))
 	}
 	defer lock.Release(context.WithoutCancel(ctx))
 
-	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.conns, NoRestore: c.noRestore, Seed: c.modelOp.Seed, Logger: c.log}
+	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Seed: c.model.opt.Seed, Logger: c.log}
 	res, err := w.Write(ctx, m)
 	if err != nil {
 		return redisError(c.redis.url, err)
@@ -42,7 +64,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
 		"restore", res.Restore, "seconds", c.stages["publish"])
 
-	removed, err := publish.GC(ctx, rdb, keys, publish.GCOptions{Keep: c.keep, Grace: c.grace})
+	removed, err := publish.GC(ctx, rdb, keys, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace})
 	if err != nil {
 		// The new version is live; a failed cleanup is retried by the next run or 'recopub gc'.
 		c.log.Warn("gc failed; old versions remain until the next run or 'recopub gc'", "error", err.Error())
@@ -51,7 +73,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	if len(removed) > 0 {
 		c.log.Info("gc", "removed", removed)
 	}
-	if c.show > 0 {
+	if c.pub.show > 0 {
 		return c.showSamples(ctx, rdb, m)
 	}
 	return nil
@@ -80,7 +102,7 @@ func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func()
 		return rdb, func() { rdb.Close() }, nil
 	}
 	rdb.Close()
-	if !c.embedded {
+	if !c.pub.embedded {
 		return nil, nil, redisError(c.redis.url, err)
 	}
 	mr, merr := miniredis.Run()
@@ -110,7 +132,7 @@ func (c *runCommand) showSamples(ctx context.Context, rdb redis.UniversalClient,
 	}
 	slices.SortStableFunc(cands, func(a, b cand) int { return b.n - a.n })
 	w := c.samplesOut()
-	for _, cd := range cands[:min(c.show, len(cands))] {
+	for _, cd := range cands[:min(c.pub.show, len(cands))] {
 		nb, v, err := cl.Neighbors(ctx, cd.id, 5)
 		if err != nil {
 			return err

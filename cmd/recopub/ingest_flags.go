@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/recopub/recopub/features"
+)
+
+// ingestFlags are the input flags shared by every command that reads
+// exports (run, eval).
+type ingestFlags struct {
+	events, profiles stringList
+	opt              features.Options
+	eventWeights     string
+	purchaseEvent    string
+	profileID        string
+	profileCols      string
+	maxBadFraction   float64
+}
+
+func (f *ingestFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.events, "events", "event export: a Parquet file, a directory (recursive) or a glob; repeatable")
+	fs.Var(&f.profiles, "profiles", "profile export (Parquet file, directory or glob); repeatable")
+	fs.StringVar(&f.opt.UserCol, "user-col", "user_id", "user id column")
+	fs.StringVar(&f.opt.AnonCol, "anon-col", "anonymous_id", `fallback id column when the user id is null or empty ("-" for none)`)
+	fs.StringVar(&f.opt.ItemCol, "item-col", "product_id", "item id column")
+	fs.StringVar(&f.opt.EventCol, "event-col", "event", `event name column ("-" when every row is a purchase)`)
+	fs.StringVar(&f.opt.TimeCol, "time-col", "timestamp", "event time column (TIMESTAMP, INT64 epoch ms or ISO-8601 string)")
+	fs.StringVar(&f.eventWeights, "event-weights", "", `keep only these events, with weights: "Order Completed=5,Product Added=3,Product Viewed=1"`)
+	fs.StringVar(&f.purchaseEvent, "purchase-event", "Order Completed", "event whose items are purchases (recent_five_purchases)")
+	fs.Func("now", "reference time for --max-future, RFC 3339 (default: the current time)", func(v string) error {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return fmt.Errorf("want RFC 3339 such as 2026-11-25T02:00:00Z")
+		}
+		f.opt.Now = t
+		return nil
+	})
+	fs.DurationVar(&f.opt.MaxFuture, "max-future", time.Hour, "drop events later than now plus this")
+	fs.Float64Var(&f.maxBadFraction, "max-bad-fraction", 0.01, "fail without publishing when more than this fraction of rows is unusable")
+	fs.StringVar(&f.profileID, "profile-id-col", "user_id", "user id column of the profile table")
+	fs.StringVar(&f.profileCols, "profile-cols", "", "profile columns to publish, comma-separated (default: all but the id)")
+	fs.IntVar(&f.opt.Workers, "workers", 0, "parallel workers (default: all cores)")
+}
+
+func (f *ingestFlags) validate() error {
+	if len(f.events) == 0 {
+		return usagef("--events is required")
+	}
+	var err error
+	if f.opt.EventWeights, err = features.ParseEventWeights(f.eventWeights); err != nil {
+		return usagef("--event-weights: %v", err)
+	}
+	if f.maxBadFraction < 0 || f.maxBadFraction > 1 {
+		return usagef("--max-bad-fraction %g: want a fraction between 0 and 1", f.maxBadFraction)
+	}
+	f.opt.Events = f.events
+	return nil
+}
+
+// load reads the events (and profiles, when given), logs one line per
+// stage and records stage seconds. Input that cannot be used is a
+// rejectedError.
+func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[string]float64) (*features.Dataset, *features.Profiles, error) {
+	t := time.Now()
+	ds, err := features.Load(ctx, f.opt)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+		return nil, nil, rejectedError{fmt.Errorf("ingest: %w", err)}
+	}
+	stages["ingest"] = time.Since(t).Seconds()
+	log.Info("ingest", "files", ds.Stats.Files, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
+		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", stages["ingest"])
+	if err := f.checkBad(ds); err != nil {
+		return nil, nil, err
+	}
+	if len(f.profiles) == 0 {
+		return ds, nil, nil
+	}
+	t = time.Now()
+	profiles, err := features.LoadProfiles(features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
+	if err != nil {
+		return nil, nil, rejectedError{fmt.Errorf("profiles: %w", err)}
+	}
+	stages["profiles"] = time.Since(t).Seconds()
+	log.Info("profiles", "users", profiles.Len(), "columns", profiles.Columns, "seconds", stages["profiles"])
+	return ds, profiles, nil
+}
+
+// checkBad fails the run when too many rows were unusable. Rows dropped
+// because --event-weights does not name their event are a choice, not bad
+// data, and do not count.
+func (f *ingestFlags) checkBad(ds *features.Dataset) error {
+	bad := ds.Stats.DroppedTotal()
+	if len(f.opt.EventWeights) > 0 {
+		bad -= ds.Stats.Dropped[features.DropUnknownEvent]
+	}
+	if ds.Stats.Read == 0 {
+		return rejectedError{errors.New("ingest: the event files hold no rows")}
+	}
+	if ds.Stats.Kept == 0 {
+		return rejectedError{fmt.Errorf("ingest: no usable events among %d rows (dropped: %s)", ds.Stats.Read, droppedText(ds.Stats.Dropped))}
+	}
+	frac := float64(bad) / float64(ds.Stats.Read)
+	if frac > f.maxBadFraction {
+		return rejectedError{fmt.Errorf("ingest: %d of %d rows (%.2f%%) are unusable, above --max-bad-fraction %g; dropped by reason: %s",
+			bad, ds.Stats.Read, 100*frac, f.maxBadFraction, droppedText(ds.Stats.Dropped))}
+	}
+	return nil
+}
+
+// weights returns per-event weights from --event-weights, or nil.
+func (f *ingestFlags) weights(ds *features.Dataset) []float32 {
+	if len(f.opt.EventWeights) == 0 {
+		return nil
+	}
+	byCode := make([]float32, len(ds.Events))
+	for i, e := range ds.Events {
+		byCode[i] = f.opt.EventWeights[e]
+	}
+	w := make([]float32, ds.Len())
+	for i, e := range ds.Event {
+		w[i] = byCode[e]
+	}
+	return w
+}
+
+func (f *ingestFlags) parameters(p map[string]any) {
+	p["item_col"], p["user_col"], p["anon_col"] = f.opt.ItemCol, f.opt.UserCol, f.opt.AnonCol
+	p["event_col"], p["time_col"], p["event_weights"] = f.opt.EventCol, f.opt.TimeCol, f.eventWeights
+	p["purchase_event"] = f.purchaseEvent
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
