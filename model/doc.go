@@ -30,7 +30,9 @@
 //	           k22=N-c_i-c_j+c_ij, as Mahout computes it ([LogLikelihoodRatio])
 //
 // N counts only users with items, so that users who exist in the id space
-// but never did anything do not inflate pmi and llr.
+// but never did anything do not inflate pmi and llr. Cosine is evaluated as
+// c_ij · (1/sqrt(c_i)) · (1/sqrt(c_j)) with the factors precomputed, which
+// can differ from the textbook expression in the last bit.
 //
 // With Options.Weighted, cosine uses the summed weights instead:
 // sum_u w_ui w_uj / (|w_i| |w_j|).
@@ -60,7 +62,9 @@
 // For each item i, Similar walks i's users and, for each, that user's
 // items, counting c_ij in a dense per-worker accumulator with a list of the
 // entries it touched; it then scores the touched items and keeps the best
-// TopN in a bounded heap. The co-occurrence matrix is never materialised.
+// TopN (a buffer of about 2·TopN, cut back to TopN by quickselect when it
+// fills, which is cheaper than a heap when many candidates are accepted
+// and later displaced). The co-occurrence matrix is never materialised.
 // Each user u is walked once for every one of its deg(u) items, so the time
 // grows with
 //
@@ -74,7 +78,13 @@
 // Items are cut into chunks which workers claim in turn; each chunk's
 // output has its own slot, and sums run in a fixed order, so the result is
 // bit-for-bit the same for any number of workers. The context is checked
-// before each chunk.
+// before each chunk. Each worker holds a few NumItems-long arrays
+// (counts, touched list, and for weighted metrics a float64 row).
+//
+// On the synthetic data of BenchmarkSimilar (Zipf items, Pareto users) one
+// worker on a shared 2-core machine manages very roughly 40-100 million
+// deg² steps per second for count, cosine and bm25, and about half that for
+// llr; see the benchmark for current figures.
 //
 // # EASE
 //

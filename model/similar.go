@@ -43,7 +43,12 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb, err := forEachRow(ctx, m.NumItems, opt.workers(), opt.topN(), newRow)
+	var extra int64 // EASE scans a dense row per item
+	if opt.Metric == EASE {
+		extra = int64(m.NumItems)
+	}
+	workers := opt.workers()
+	nb, err := forEachRow(ctx, m, splitWork(m, workers, extra), workers, opt.topN(), newRow)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}
@@ -56,17 +61,46 @@ type rowFunc func(i int, top *topK)
 
 // chunk is the output of one contiguous range of items.
 type chunk struct {
-	lens  []int32 // neighbours per item
-	cands []candidate
+	lo, hi int     // items [lo, hi)
+	lens   []int32 // neighbours per item
+	cands  []candidate
 }
 
-// forEachRow runs row over every item on the given number of workers. The
-// items are cut into chunks that workers claim in turn; each chunk's output
-// lands in its own slot, so the assembled result does not depend on which
-// worker ran what. The context is checked before each chunk.
-func forEachRow(ctx context.Context, numItems, workers, topN int, newRow func() rowFunc) (*Neighbors, error) {
-	size := min(max(numItems/(workers*32), 1), 1024)
-	chunks := make([]chunk, (numItems+size-1)/size)
+// splitWork cuts the items into contiguous ranges of roughly equal work, about
+// 64 per worker, so that a run of expensive items (popular items often
+// have the lowest ids) does not leave one worker busy while the others
+// idle. Item i's work is the inner-loop steps of its row, the sum of
+// deg(u) over its users, plus extra per row.
+func splitWork(m *Matrix, workers int, extra int64) []chunk {
+	cost := func(i int) int64 {
+		w := extra + 1
+		for _, u := range m.ItemUser[m.ItemPtr[i]:m.ItemPtr[i+1]] {
+			w += m.UserPtr[u+1] - m.UserPtr[u]
+		}
+		return w
+	}
+	var total int64
+	for i := range m.NumItems {
+		total += cost(i)
+	}
+	target := total/int64(workers*64) + 1
+	var out []chunk
+	lo, acc := 0, int64(0)
+	for i := range m.NumItems {
+		acc += cost(i)
+		if acc >= target || i+1-lo >= 4096 || i+1 == m.NumItems {
+			out = append(out, chunk{lo: lo, hi: i + 1})
+			lo, acc = i+1, 0
+		}
+	}
+	return out
+}
+
+// forEachRow runs row over every item on the given number of workers.
+// Workers claim chunks in turn; each chunk's output lands in its own slot,
+// so the assembled result does not depend on which worker ran what. The
+// context is checked before each chunk.
+func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc) (*Neighbors, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(chunks)) {
@@ -78,16 +112,15 @@ func forEachRow(ctx context.Context, numItems, workers, topN int, newRow func() 
 				if c >= len(chunks) {
 					return
 				}
-				lo, hi := c*size, min((c+1)*size, numItems)
-				out := chunk{lens: make([]int32, hi-lo)}
-				for i := lo; i < hi; i++ {
+				out := &chunks[c]
+				out.lens = make([]int32, out.hi-out.lo)
+				for i := out.lo; i < out.hi; i++ {
 					top.reset(topN)
 					row(i, top)
 					best := top.sorted()
-					out.lens[i-lo] = int32(len(best))
+					out.lens[i-out.lo] = int32(len(best))
 					out.cands = append(out.cands, best...)
 				}
-				chunks[c] = out
 			}
 		})
 	}
@@ -95,7 +128,7 @@ func forEachRow(ctx context.Context, numItems, workers, topN int, newRow func() 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return assemble(numItems, chunks), nil
+	return assemble(m.NumItems, chunks), nil
 }
 
 func assemble(numItems int, chunks []chunk) *Neighbors {
