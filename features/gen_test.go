@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -123,6 +124,9 @@ func TestGenerateEventSchema(t *testing.T) {
 				}
 				for i, c := range rg.Columns {
 					md := c.MetaData
+					if got := []string(md.PathInSchema); !slices.Equal(got, []string{want[i].name}) {
+						t.Errorf("%s: column %d path_in_schema=%q, want [%q]", p, i, got, want[i].name)
+					}
 					if got := slices.Contains(md.Encoding, format.RLEDictionary); got != want[i].dict {
 						t.Errorf("%s: dictionary encoded=%v, want %v (encodings %v)", want[i].name, got, want[i].dict, md.Encoding)
 					}
@@ -256,6 +260,8 @@ func TestGenerateDeterministic(t *testing.T) {
 	opt := smallGen
 	opt.Events = 20_000
 	a, _ := MustGenerate(t, opt)
+	// A different worker count must not change a byte.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	b, _ := MustGenerate(t, opt)
 	opt.Seed = 2
 	c, _ := MustGenerate(t, opt)
@@ -445,65 +451,70 @@ func TestGenerateProfiles(t *testing.T) {
 // and string (or, when asked, dictionary) columns.
 func TestGenerateArrowReadable(t *testing.T) {
 	opt, _ := MustGenerate(t, smallGen)
-	var path string
-	for _, paths := range eventFiles(t, opt.Out) {
-		path = paths[0]
-		break
+	var paths []string
+	for _, day := range eventFiles(t, opt.Out) {
+		paths = append(paths, day...)
 	}
 	for _, readDict := range []bool{false, true} {
-		t.Run(fmt.Sprintf("readDict=%v", readDict), func(t *testing.T) {
-			pf, err := file.OpenParquetFile(path, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pf.Close()
-			props := pqarrow.ArrowReadProperties{BatchSize: 1024}
-			for _, col := range []int{1, 2, 3, 5} {
-				props.SetReadDict(col, readDict)
-			}
-			fr, err := pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tbl, err := fr.ReadTable(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tbl.Release()
-			sc := tbl.Schema()
-			strType := arrow.DataType(arrow.BinaryTypes.String)
-			if readDict {
-				strType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-			}
-			want := []struct {
-				name     string
-				typ      arrow.DataType
-				nullable bool
-			}{
-				{"message_id", arrow.BinaryTypes.String, false},
-				{"user_id", strType, true},
-				{"anonymous_id", strType, false},
-				{"event", strType, false},
-				{"timestamp", &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, false},
-				{"product_id", strType, false},
-			}
-			if got := sc.NumFields(); got != len(want) {
-				t.Fatalf("%d fields, want %d: %v", got, len(want), sc)
-			}
-			for i, w := range want {
-				fd := sc.Field(i)
-				if fd.Name != w.name || !arrow.TypeEqual(fd.Type, w.typ) || fd.Nullable != w.nullable {
-					t.Errorf("field %d = %s %v nullable=%v, want %s %v nullable=%v",
-						i, fd.Name, fd.Type, fd.Nullable, w.name, w.typ, w.nullable)
-				}
-			}
-			if got, want := tbl.NumRows(), pf.NumRows(); got != want {
-				t.Errorf("rows=%d, want %d", got, want)
-			}
-			if tbl.Column(1).NullN() == 0 {
-				t.Error("no null user_id read back")
-			}
-		})
+		for _, path := range paths {
+			t.Run(fmt.Sprintf("readDict=%v/%s", readDict, filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path)), func(t *testing.T) {
+				testArrowRead(t, path, readDict)
+			})
+		}
+	}
+}
+
+func testArrowRead(t *testing.T, path string, readDict bool) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	props := pqarrow.ArrowReadProperties{BatchSize: 1024}
+	for _, col := range []int{1, 2, 3, 5} {
+		props.SetReadDict(col, readDict)
+	}
+	fr, err := pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	strType := arrow.DataType(arrow.BinaryTypes.String)
+	if readDict {
+		strType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	}
+	want := []struct {
+		name     string
+		typ      arrow.DataType
+		nullable bool
+	}{
+		{"message_id", arrow.BinaryTypes.String, false},
+		{"user_id", strType, true},
+		{"anonymous_id", strType, false},
+		{"event", strType, false},
+		{"timestamp", &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, false},
+		{"product_id", strType, false},
+	}
+	sc := tbl.Schema()
+	if got := sc.NumFields(); got != len(want) {
+		t.Fatalf("%d fields, want %d: %v", got, len(want), sc)
+	}
+	for i, w := range want {
+		fd := sc.Field(i)
+		if fd.Name != w.name || !arrow.TypeEqual(fd.Type, w.typ) || fd.Nullable != w.nullable {
+			t.Errorf("field %d = %s %v nullable=%v, want %s %v nullable=%v",
+				i, fd.Name, fd.Type, fd.Nullable, w.name, w.typ, w.nullable)
+		}
+	}
+	if got, want := tbl.NumRows(), pf.NumRows(); got != want {
+		t.Errorf("rows=%d, want %d", got, want)
+	}
+	if tbl.Column(1).NullN() == 0 {
+		t.Error("no null user_id read back")
 	}
 }
 
