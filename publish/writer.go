@@ -101,12 +101,15 @@ func (w *Writer) Write(ctx context.Context, m *Model) (*Result, error) {
 	if err := w.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	version := NewVersionID(start)
+	version, err := w.newVersion(ctx, start)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Version: version, Lists: make(map[string]int64)}
 	if err := w.register(ctx, version, m, start); err != nil {
 		return nil, err
 	}
-	err := w.writeAll(ctx, version, m, res)
+	err = w.writeAll(ctx, version, m, res)
 	if err == nil {
 		err = w.verify(ctx, version, m, res)
 	}
@@ -119,6 +122,22 @@ func (w *Writer) Write(ctx context.Context, m *Model) (*Result, error) {
 	}
 	res.Seconds = w.now().Sub(start).Seconds()
 	return res, nil
+}
+
+// newVersion returns a version id later than every known version, even
+// when two runs start within the same second.
+func (w *Writer) newVersion(ctx context.Context, t time.Time) (string, error) {
+	newest, err := w.Client.ZRevRange(ctx, w.Keys.Versions(), 0, 0).Result()
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", w.Keys.Versions(), err)
+	}
+	for {
+		v := NewVersionID(t)
+		if len(newest) == 0 || v > newest[0] {
+			return v, nil
+		}
+		t = t.Add(time.Second)
+	}
 }
 
 func (w *Writer) register(ctx context.Context, version string, m *Model, start time.Time) error {
