@@ -1,0 +1,93 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthetic draws about events interactions: items by a Zipf law (a few
+// items are very popular), and users with Pareto-distributed activity (most
+// users do a handful of things, a few do thousands), which is what makes
+// the sum of deg(u)^2 grow faster than the number of events.
+func synthetic(events int, seed uint64) (numUsers, numItems int, users, items []uint32) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	numItems = max(events/20, 100)
+	zipf := rand.NewZipf(r, 1.1, 10, uint64(numItems-1))
+	users = make([]uint32, 0, events+5000)
+	items = make([]uint32, 0, events+5000)
+	for u := 0; len(users) < events; u++ {
+		// Pareto with x_min 2 and alpha 1.2 (mean 12), capped.
+		deg := min(int(2/math.Pow(1-r.Float64(), 1/1.2)), 5000)
+		for range deg {
+			users = append(users, uint32(u))
+			items = append(items, uint32(zipf.Uint64()))
+		}
+		numUsers = u + 1
+	}
+	return numUsers, numItems, users, items
+}
+
+func BenchmarkNewMatrix(b *testing.B) {
+	for _, events := range []int{1_000_000, 10_000_000} {
+		b.Run(fmt.Sprintf("events=%d", events), func(b *testing.B) {
+			nu, ni, users, items := synthetic(events, 1)
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				NewMatrix(nu, ni, users, items, nil)
+				n++
+			}
+			b.ReportMetric(float64(n*len(users))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkSimilar shows the kernel's cost across sizes. deg2 is the sum
+// over users of deg(u)^2 (Matrix.Work), which the time follows; pairs/s is
+// deg2 per second. The maxuser=500 runs cap heavy users as the CLI does.
+func BenchmarkSimilar(b *testing.B) {
+	for _, events := range []int{10_000, 100_000, 1_000_000} {
+		nu, ni, users, items := synthetic(events, 1)
+		m := NewMatrix(nu, ni, users, items, nil)
+		for _, tc := range []struct {
+			metric  Metric
+			maxUser int
+		}{{Cosine, 0}, {LLR, 0}, {BM25, 0}, {Cosine, 500}} {
+			name := fmt.Sprintf("events=%d/%v/maxuser=%d", events, tc.metric, tc.maxUser)
+			b.Run(name, func(b *testing.B) {
+				opt := Options{Metric: tc.metric, MaxUserItems: tc.maxUser, Seed: 1}
+				work := m.Downsample(tc.maxUser, 1).Work()
+				b.ReportAllocs()
+				n := 0
+				for b.Loop() {
+					if _, err := Similar(b.Context(), m, opt); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				sec := b.Elapsed().Seconds()
+				b.ReportMetric(float64(n*len(users))/sec, "events/s")
+				b.ReportMetric(float64(work), "deg2")
+				b.ReportMetric(float64(n)*float64(work)/sec, "pairs/s")
+			})
+		}
+	}
+}
+
+// BenchmarkEASE shows the dense model's cubic growth in the item count.
+func BenchmarkEASE(b *testing.B) {
+	for _, ni := range []int{250, 500, 1000} {
+		b.Run(fmt.Sprintf("items=%d", ni), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(2, 3))
+			m := randomMatrix(r, 4*ni, ni, 0.02, false)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Similar(b.Context(), m, Options{Metric: EASE}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
