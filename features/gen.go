@@ -291,14 +291,18 @@ func (w *genWorld) buildVisitors(rng *rand.Rand) {
 
 // aliasTable samples an index proportionally to fixed weights in O(1)
 // (Vose's alias method) from one 64-bit random number.
-type aliasTable struct {
-	prob  []uint32 // keep index i if the low 32 random bits are below prob[i]
-	alias []int32
+type aliasTable []aliasSlot
+
+// aliasSlot keeps its own index if the low 32 random bits are below prob,
+// else yields alias. One struct per slot makes a draw one cache miss.
+type aliasSlot struct {
+	prob  uint32
+	alias int32
 }
 
 func newAliasTable(weight []float64) aliasTable {
 	n := len(weight)
-	t := aliasTable{prob: make([]uint32, n), alias: make([]int32, n)}
+	t := make(aliasTable, n)
 	var sum float64
 	for _, x := range weight {
 		sum += x
@@ -316,8 +320,7 @@ func newAliasTable(weight []float64) aliasTable {
 	for len(small) > 0 && len(large) > 0 {
 		s, l := small[len(small)-1], large[len(large)-1]
 		small = small[:len(small)-1]
-		t.prob[s] = uint32(scaled[s] * (1 << 32))
-		t.alias[s] = l
+		t[s] = aliasSlot{uint32(scaled[s] * (1 << 32)), l}
 		scaled[l] -= 1 - scaled[s]
 		if scaled[l] < 1 {
 			large = large[:len(large)-1]
@@ -325,18 +328,17 @@ func newAliasTable(weight []float64) aliasTable {
 		}
 	}
 	for _, i := range append(small, large...) { // leftovers are 1 up to rounding
-		t.prob[i] = math.MaxUint32
-		t.alias[i] = i
+		t[i] = aliasSlot{math.MaxUint32, i}
 	}
 	return t
 }
 
 func (t aliasTable) sample(r uint64) int {
-	i := int((r >> 32) * uint64(len(t.prob)) >> 32)
-	if uint32(r) < t.prob[i] {
+	i := int((r >> 32) * uint64(len(t)) >> 32)
+	if uint32(r) < t[i].prob {
 		return i
 	}
-	return int(t.alias[i])
+	return int(t[i].alias)
 }
 
 // splitmix64 is the SplitMix64 finaliser: a fast bijective 64-bit mix.

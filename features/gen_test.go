@@ -74,70 +74,36 @@ func readEvents(tb testing.TB, out string) map[string][]eventRow {
 	return rows
 }
 
+// wantEventColumns is the events file schema, in column order.
+var wantEventColumns = []struct {
+	name     string
+	kind     parquet.Kind
+	optional bool
+	logical  string
+	dict     bool
+}{
+	{"message_id", parquet.ByteArray, false, "STRING", false},
+	{"user_id", parquet.ByteArray, true, "STRING", true},
+	{"anonymous_id", parquet.ByteArray, false, "STRING", true},
+	{"event", parquet.ByteArray, false, "STRING", true},
+	{"timestamp", parquet.Int64, false, "TIMESTAMP(isAdjustedToUTC=true,unit=MILLIS)", false},
+	{"product_id", parquet.ByteArray, false, "STRING", true},
+}
+
 func TestGenerateEventSchema(t *testing.T) {
 	opt, st := MustGenerate(t, smallGen)
 	byDay := eventFiles(t, opt.Out)
 	if got, want := len(byDay), opt.Days; got != want {
 		t.Fatalf("partitions=%d, want %d", got, want)
 	}
-	want := []struct {
-		name     string
-		kind     parquet.Kind
-		optional bool
-		logical  string
-		dict     bool
-	}{
-		{"message_id", parquet.ByteArray, false, "STRING", false},
-		{"user_id", parquet.ByteArray, true, "STRING", true},
-		{"anonymous_id", parquet.ByteArray, false, "STRING", true},
-		{"event", parquet.ByteArray, false, "STRING", true},
-		{"timestamp", parquet.Int64, false, "TIMESTAMP(isAdjustedToUTC=true,unit=MILLIS)", false},
-		{"product_id", parquet.ByteArray, false, "STRING", true},
-	}
 	files := 0
 	for _, paths := range byDay {
+		if len(paths) < 2 {
+			t.Errorf("%d files in a partition, want several (FileEvents=%d)", len(paths), opt.FileEvents)
+		}
 		for _, p := range paths {
 			files++
-			f := mustOpenParquet(t, p)
-			fields := f.Schema().Fields()
-			if got := len(fields); got != len(want) {
-				t.Fatalf("%s: %d columns, want %d", p, got, len(want))
-			}
-			for i, w := range want {
-				fd := fields[i]
-				if got := fd.Name(); got != w.name {
-					t.Errorf("column %d name=%q, want %q", i, got, w.name)
-				}
-				if got := fd.Type().Kind(); got != w.kind {
-					t.Errorf("%s kind=%v, want %v", w.name, got, w.kind)
-				}
-				if got := fd.Optional(); got != w.optional {
-					t.Errorf("%s optional=%v, want %v", w.name, got, w.optional)
-				}
-				if got := fd.Type().LogicalType().String(); got != w.logical {
-					t.Errorf("%s logical type=%s, want %s", w.name, got, w.logical)
-				}
-			}
-			for _, rg := range f.Metadata().RowGroups {
-				if got := rg.NumRows; got > int64(opt.RowGroupEvents) {
-					t.Errorf("%s: row group of %d rows, want <= %d", p, got, opt.RowGroupEvents)
-				}
-				for i, c := range rg.Columns {
-					md := c.MetaData
-					if got := []string(md.PathInSchema); !slices.Equal(got, []string{want[i].name}) {
-						t.Errorf("%s: column %d path_in_schema=%q, want [%q]", p, i, got, want[i].name)
-					}
-					if got := slices.Contains(md.Encoding, format.RLEDictionary); got != want[i].dict {
-						t.Errorf("%s: dictionary encoded=%v, want %v (encodings %v)", want[i].name, got, want[i].dict, md.Encoding)
-					}
-					if got, want := md.Codec, format.Snappy; got != want {
-						t.Errorf("%s codec=%v, want %v", md.PathInSchema, got, want)
-					}
-				}
-			}
-			if got := f.NumRows(); got > int64(opt.FileEvents) {
-				t.Errorf("%s: %d rows, want <= %d", p, got, opt.FileEvents)
-			}
+			checkEventFile(t, p, opt)
 		}
 	}
 	if got, want := files+1, st.Files; got != want {
@@ -145,6 +111,53 @@ func TestGenerateEventSchema(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(opt.Out, "*", "*", "*.tmp")); len(leftovers) > 0 {
 		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+// checkEventFile checks one part file's schema, column chunk metadata and
+// sizes.
+func checkEventFile(t *testing.T, p string, opt GenOptions) {
+	t.Helper()
+	want := wantEventColumns
+	f := mustOpenParquet(t, p)
+	fields := f.Schema().Fields()
+	if got := len(fields); got != len(want) {
+		t.Fatalf("%s: %d columns, want %d", p, got, len(want))
+	}
+	for i, w := range want {
+		fd := fields[i]
+		if got := fd.Name(); got != w.name {
+			t.Errorf("column %d name=%q, want %q", i, got, w.name)
+		}
+		if got := fd.Type().Kind(); got != w.kind {
+			t.Errorf("%s kind=%v, want %v", w.name, got, w.kind)
+		}
+		if got := fd.Optional(); got != w.optional {
+			t.Errorf("%s optional=%v, want %v", w.name, got, w.optional)
+		}
+		if got := fd.Type().LogicalType().String(); got != w.logical {
+			t.Errorf("%s logical type=%s, want %s", w.name, got, w.logical)
+		}
+	}
+	for _, rg := range f.Metadata().RowGroups {
+		if got := rg.NumRows; got > int64(opt.RowGroupEvents) {
+			t.Errorf("%s: row group of %d rows, want <= %d", p, got, opt.RowGroupEvents)
+		}
+		for i, c := range rg.Columns {
+			md := c.MetaData
+			if got := []string(md.PathInSchema); !slices.Equal(got, []string{want[i].name}) {
+				t.Errorf("%s: column %d path_in_schema=%q, want [%q]", p, i, got, want[i].name)
+			}
+			if got := slices.Contains(md.Encoding, format.RLEDictionary); got != want[i].dict {
+				t.Errorf("%s: dictionary encoded=%v, want %v (encodings %v)", want[i].name, got, want[i].dict, md.Encoding)
+			}
+			if got, want := md.Codec, format.Snappy; got != want {
+				t.Errorf("%s codec=%v, want %v", md.PathInSchema, got, want)
+			}
+		}
+	}
+	if got := f.NumRows(); got > int64(opt.FileEvents) {
+		t.Errorf("%s: %d rows, want <= %d", p, got, opt.FileEvents)
 	}
 }
 
