@@ -66,8 +66,9 @@ func FreePort(tb testing.TB) int {
 }
 
 // Start starts a private redis-server with the given extra config
-// directives (for example "rdbcompression", "no") and waits until it answers
-// PING. The server is stopped when the test ends.
+// directives, as name/value pairs (for example "rdbcompression", "no"; a
+// leading "--" is optional), and waits until it answers PING. The server is
+// stopped when the test ends.
 func Start(tb testing.TB, args ...string) *Server {
 	tb.Helper()
 	bin := Binary(tb)
@@ -108,7 +109,12 @@ func start(bin, dir string, port int, args []string) (*Server, error) {
 		"--logfile", filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)),
 		"--daemonize", "no",
 	}
-	full = append(full, args...)
+	for i, a := range args {
+		if i%2 == 0 && !strings.HasPrefix(a, "--") {
+			a = "--" + a
+		}
+		full = append(full, a)
+	}
 	cmd := exec.Command(bin, full...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
