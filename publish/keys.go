@@ -8,11 +8,24 @@ import (
 // DefaultNamespace is the namespace keys live under when none is given.
 const DefaultNamespace = "reco"
 
-// Family names of the version's lists.
+// Family names of the version's keys.
 const (
-	FamilySimilar = "sim"
-	FamilyUser    = "user"
+	FamilySimilar = "sim"  // reco:<v>:sim:<item>: neighbours of an item
+	FamilyUser    = "user" // reco:<v>:user:<user>: feature hash
+	FamilySegment = "seg"  // reco:<v>:seg:<value1>|<value2>: popular items of a profile segment
+	FamilyPopular = "pop"  // reco:<v>:pop: global popularity (a single list)
 )
+
+// SegmentSeparator joins the values of a segment's columns in its key.
+const SegmentSeparator = "|"
+
+// CrossFamily is the family of "did event on X, then bought Y" lists for
+// an event slug: reco:<v>:cross:<event_slug>:<item>.
+func CrossFamily(eventSlug string) string { return "cross:" + eventSlug }
+
+// SegmentID joins segment values into the id of a seg list; a null value
+// is written as the empty string.
+func SegmentID(values ...string) string { return strings.Join(values, SegmentSeparator) }
 
 // Keys spells every key recopub reads or writes. It is the one place that
 // knows the schema; the writer and the read client both use it.

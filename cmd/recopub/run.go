@@ -138,7 +138,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	c.in.parameters(params)
 	c.model.parameters(params)
 	m := &publish.Model{
-		Families:   []publish.Family{{Name: publish.FamilySimilar, Lists: neighborLists{nb, ds.Items}}},
+		Families:   c.families(ds, nb, profiles),
 		Users:      userHashes{users},
 		Parameters: params,
 		Inputs:     inputs(ds),
