@@ -20,6 +20,7 @@ var errLocked = publish.ErrLocked
 type redisFlags struct {
 	url       string
 	namespace string
+	ca        string // --redis-ca, see tls.go
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -28,7 +29,9 @@ func (r *redisFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 		def = defaultRedisURL
 	}
 	fs.StringVar(&r.url, "redis", def, "Redis URL (redis://[user:password@]host:port/db; a cluster as redis://h1:p1?addr=h2:p2); default $REDIS_URL")
+	fs.Lookup("redis").DefValue = redactURL(def) // -h must not print $REDIS_URL's password
 	fs.StringVar(&r.namespace, "namespace", publish.DefaultNamespace, "key namespace")
+	r.registerTLS(fs)
 }
 
 func (r *redisFlags) keys() publish.Keys { return publish.Keys{Namespace: r.namespace} }
@@ -48,11 +51,17 @@ func (r *redisFlags) client() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, usagef("--redis %s: %v", redactURL(r.url), err)
 		}
+		if opt.TLSConfig, err = r.withCA(opt.TLSConfig); err != nil {
+			return nil, err
+		}
 		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := redis.ParseURL(r.url)
 	if err != nil {
 		return nil, usagef("--redis %s: %v", redactURL(r.url), err)
+	}
+	if opt.TLSConfig, err = r.withCA(opt.TLSConfig); err != nil {
+		return nil, err
 	}
 	return redis.NewClient(opt), nil
 }
