@@ -86,6 +86,7 @@ Commands:
   versions   list published versions
   rollback   make an earlier version live again
   gc         remove versions no longer retained
+  config     print the merged configuration of a run (--print)
 
 Run 'recopub <command> -h' for a command's flags.
 `
@@ -115,6 +116,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &rollbackCommand{m: m}
 	case "gc":
 		cmd = &gcCommand{m: m}
+	case "config":
+		cmd = &configCommand{m: m}
 	default:
 		fmt.Fprintf(m.Stderr, "recopub: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage

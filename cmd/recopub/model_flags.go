@@ -14,12 +14,13 @@ import (
 
 // modelFlags are the similarity model's flags.
 type modelFlags struct {
-	metric string
-	opt    model.Options
+	opt model.Options
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.metric, "metric", "cosine", "similarity: "+metricNames())
+	// A typed flag: a bad name fails when it is set, from the command line
+	// or a config file, with the allowed names in the message.
+	fs.TextVar(&f.opt.Metric, "metric", model.Cosine, "similarity: "+metricNames())
 	fs.IntVar(&f.opt.TopN, "top-n", 50, "neighbours kept per item")
 	fs.IntVar(&f.opt.MinSupport, "min-support", 1, "minimum number of users two items share")
 	fs.Float64Var(&f.opt.MinScore, "min-score", 0, "drop neighbours scoring below this")
@@ -28,11 +29,6 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *modelFlags) validate(workers int) error {
-	m, err := model.ParseMetric(f.metric)
-	if err != nil {
-		return usagef("--metric: %v", err)
-	}
-	f.opt.Metric = m
 	f.opt.Workers = workers
 	return nil
 }

@@ -25,6 +25,7 @@ type runCommand struct {
 	model modelFlags
 	redis redisFlags
 	pub   publishFlags
+	cfg   configFlags
 
 	dryRun      bool
 	summaryPath string
@@ -45,11 +46,16 @@ func (c *runCommand) flags() *flag.FlagSet {
 	fs.BoolVar(&c.dryRun, "dry-run", false, "load and compute, write nothing to Redis")
 	fs.StringVar(&c.summaryPath, "summary", "", "also write the run summary as JSON to this file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	c.cfg.register(fs)
 	return fs
 }
 
 func (c *runCommand) Run(ctx context.Context, args []string) error {
-	if _, err := parse(c.flags(), args); err != nil {
+	fs := c.flags()
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.cfg.apply(fs, c.m.Getenv); err != nil {
 		return err
 	}
 	log, err := c.m.newLogger(c.logLevel)
