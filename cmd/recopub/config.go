@@ -26,13 +26,15 @@ var configSections = map[string][]string{
 	"publish": {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary"},
 	"redis":   {"redis", "redis-ca", "namespace"},
 	"log":     {"log-level"},
+	"metrics": {"metrics-textfile", "pushgateway"},
 }
 
 // configAlias renames flags whose file key reads better otherwise.
 var configAlias = map[string]string{
-	"redis":     "redis.url",
-	"redis-ca":  "redis.ca",
-	"log-level": "log.level",
+	"redis":            "redis.url",
+	"redis-ca":         "redis.ca",
+	"log-level":        "log.level",
+	"metrics-textfile": "metrics.textfile",
 }
 
 // configKeys returns file key -> flag name.

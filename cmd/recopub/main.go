@@ -127,15 +127,21 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 }
 
 func (m *Main) exitCode(name string, err error) int {
+	code := m.exitCodeOf(err)
+	if code == exitUsage {
+		fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
+	}
+	return code
+}
+
+// exitCodeOf maps an error to the documented exit codes.
+func (m *Main) exitCodeOf(err error) int {
 	var ue usageError
 	var re rejectedError
 	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
 		return exitUsage
 	case errors.As(err, &re):
 		return exitRejected

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/recopub/recopub/features"
 	"github.com/recopub/recopub/publish"
@@ -26,6 +27,7 @@ type runCommand struct {
 	redis redisFlags
 	pub   publishFlags
 	cfg   configFlags
+	mets  metricsFlags
 
 	dryRun      bool
 	summaryPath string
@@ -47,6 +49,7 @@ func (c *runCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.summaryPath, "summary", "", "also write the run summary as JSON to this file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	c.cfg.register(fs)
+	c.mets.register(fs)
 	return fs
 }
 
@@ -71,11 +74,17 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	c.stages = make(map[string]float64)
 	sum, err := c.run(ctx)
+	if err == nil {
+		err = c.report(sum)
+	}
+	if merr := c.mets.report(context.WithoutCancel(ctx), runMetrics(c.redis.namespace, sum, c.stages, err, c.m.exitCodeOf(err), time.Now()), err == nil); merr != nil {
+		// Metrics are secondary: a successful publish stays a success.
+		c.log.Warn("metrics not reported", "error", merr.Error())
+	}
 	if err != nil {
 		c.fail(err)
-		return err
 	}
-	return c.report(sum)
+	return err
 }
 
 // fail writes the last log line of a failed run: what failed and what
