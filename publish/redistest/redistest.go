@@ -1,4 +1,6 @@
-// Package redistest starts private redis-server processes for tests.
+// Package redistest starts private redis-server processes for tests: a
+// single server (Start) or a three-master Redis Cluster (StartCluster), and
+// runs the same test against both (Each).
 //
 // Every server is started on a free loopback port chosen by the kernel, with
 // persistence off and its working directory in the test's temp dir, and is
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +32,14 @@ import (
 // Server is a redis-server process owned by a test.
 type Server struct {
 	Addr string // host:port
-	Dir  string // working directory, holds redis.log
-	cmd  *exec.Cmd
+	Dir  string // working directory: redis-<port>.log, and dump.rdb after SAVE
+
+	bin  string
+	args []string // extra directives, kept for Restart
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // URL returns a redis:// URL for the server's database 0.
@@ -87,8 +96,7 @@ func Start(tb testing.TB, args ...string) *Server {
 	return nil
 }
 
-// StartAt starts a server on a given port (used to restart a killed server
-// on the same address).
+// StartAt starts a server on a given port.
 func StartAt(tb testing.TB, port int, args ...string) *Server {
 	tb.Helper()
 	s, err := start(Binary(tb), tb.TempDir(), port, args)
@@ -100,38 +108,63 @@ func StartAt(tb testing.TB, port int, args ...string) *Server {
 }
 
 func start(bin, dir string, port int, args []string) (*Server, error) {
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, bin: bin, args: args}
+	if err := s.exec(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// directives is the server's command line: private, no persistence, then
+// the caller's directives.
+func (s *Server) directives() []string {
+	port := s.Port()
 	full := []string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
-		"--dir", dir,
-		"--logfile", filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)),
+		"--dir", s.Dir,
+		"--logfile", s.logPath(),
 		"--daemonize", "no",
 	}
-	for i, a := range args {
+	for i, a := range s.args {
 		if i%2 == 0 && !strings.HasPrefix(a, "--") {
 			a = "--" + a
 		}
 		full = append(full, a)
 	}
-	cmd := exec.Command(bin, full...)
+	return full
+}
+
+func (s *Server) logPath() string {
+	return filepath.Join(s.Dir, fmt.Sprintf("redis-%d.log", s.Port()))
+}
+
+// exec starts the process and waits until it answers PING.
+func (s *Server) exec() error {
+	cmd := exec.Command(s.bin, s.directives()...)
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, cmd: cmd}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if ping(s.Addr) == nil {
-			return s, nil
+			return nil
 		}
-		if cmd.ProcessState != nil {
-			break
+		select {
+		case <-exited:
+			deadline = time.Time{}
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	s.Stop()
-	return nil, fmt.Errorf("redis-server on %s did not answer PING (log: %s)", s.Addr, tail(filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))))
+	return fmt.Errorf("redis-server on %s did not answer PING (log: %s)", s.Addr, tail(s.logPath()))
 }
 
 func ping(addr string) error {
@@ -142,14 +175,34 @@ func ping(addr string) error {
 	return c.Ping(ctx).Err()
 }
 
-// Stop kills the server and waits for it to exit. It is safe to call twice.
+// Stop kills the server with SIGKILL, so nothing is saved, and waits for
+// it to exit. It is safe to call twice.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
-	_, _ = s.cmd.Process.Wait()
-	s.cmd = nil
+	_ = cmd.Process.Kill()
+	<-exited
+}
+
+// Restart kills the server if it runs and starts it again on the same
+// port, in the same directory and with the same directives, so it loads
+// the dump.rdb of an earlier SAVE and, in a cluster, its nodes.conf.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.Stop()
+	var err error
+	for attempt := 0; attempt < 3; attempt++ { // the port may linger a moment
+		if err = s.exec(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("restart redis-server: %v", err)
 }
 
 // Port returns the server's TCP port.
