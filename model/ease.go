@@ -57,7 +57,7 @@ func easeRows(ctx context.Context, m *Matrix, opt *Options) (func() rowFunc, err
 	return func() rowFunc {
 		acc := newAccumulator(n)
 		return func(i int, top *topK) {
-			acc.cooccur(m, i) // only for the counts reported with each neighbour
+			acc.cooccur(m, m, i) // only for the counts reported with each neighbour
 			row := p[i*n : (i+1)*n]
 			for j, pij := range row {
 				c := acc.counts[j]

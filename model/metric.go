@@ -92,27 +92,41 @@ func (m Metric) valid() bool { return m >= 0 && int(m) < len(metricNames) }
 func (m Metric) cosineFamily() bool { return m == BM25 || m == TFIDF }
 
 // scorer scores pairs from their binary counts. One is built per Similar
-// call and shared read-only by the workers.
+// call and shared read-only by the workers. Pair (i, j) takes i from the
+// rows and j from the columns; for Similar both are the same items, for
+// CrossOccurrence they are the items of two different events.
 type scorer struct {
-	metric Metric
-	n      int64     // active users
-	xlx    []float64 // xLogX(k) for k < len(xlx), filled for LLR
-	ent    []float64 // entropy2(c_i, N-c_i) per item, filled for LLR
-	rsqrt  []float64 // 1/sqrt(c_i) per item, filled for Cosine
+	metric         Metric
+	n              int64     // active users
+	xlx            []float64 // xLogX(k) for k < len(xlx), filled for LLR
+	rowEnt, colEnt []float64 // entropy2(c_i, N-c_i) per item, filled for LLR
+	rowRs, colRs   []float64 // 1/sqrt(c_i) per item, filled for Cosine
 }
 
 // maxLLRTable bounds the xLogX table (32 MiB); past it LLR takes logs.
 const maxLLRTable = 1 << 22
 
-// newScorer prepares the per-call tables; deg holds c_i for every item.
-func newScorer(metric Metric, n int64, deg []uint32) *scorer {
+// newScorer prepares the per-call tables. rowDeg holds c_i for every row
+// item and colDeg c_j for every column item; they are the same slice for
+// Similar, and the tables are then built once.
+func newScorer(metric Metric, n int64, rowDeg, colDeg []uint32) *scorer {
 	s := &scorer{metric: metric, n: n}
+	same := len(rowDeg) == len(colDeg) && (len(rowDeg) == 0 || &rowDeg[0] == &colDeg[0])
+	perItem := func(deg []uint32, f func(d uint32) float64) []float64 {
+		out := make([]float64, len(deg))
+		for i, d := range deg {
+			out[i] = f(d)
+		}
+		return out
+	}
 	if metric == Cosine {
 		// A square root and a division per pair cost more than the
 		// counting; two multiplications by precomputed factors do not.
-		s.rsqrt = make([]float64, len(deg))
-		for i, d := range deg {
-			s.rsqrt[i] = 1 / math.Sqrt(float64(d))
+		f := func(d uint32) float64 { return 1 / math.Sqrt(float64(d)) }
+		s.rowRs = perItem(rowDeg, f)
+		s.colRs = s.rowRs
+		if !same {
+			s.colRs = perItem(colDeg, f)
 		}
 	}
 	if metric == LLR {
@@ -124,9 +138,11 @@ func newScorer(metric Metric, n int64, deg []uint32) *scorer {
 		}
 		// An LLR table's row sums are c_i and N-c_i, its column sums c_j
 		// and N-c_j, so the row and column entropies are per item.
-		s.ent = make([]float64, len(deg))
-		for i, d := range deg {
-			s.ent[i] = s.entropy2(int64(d), n-int64(d))
+		f := func(d uint32) float64 { return s.entropy2(int64(d), n-int64(d)) }
+		s.rowEnt = perItem(rowDeg, f)
+		s.colEnt = s.rowEnt
+		if !same {
+			s.colEnt = perItem(colDeg, f)
 		}
 	}
 	return s
@@ -139,7 +155,7 @@ func (s *scorer) score(i, j uint32, ci, cj, cij int64) float64 {
 	case Count:
 		return float64(cij)
 	case Cosine:
-		return float64(cij) * s.rsqrt[i] * s.rsqrt[j]
+		return float64(cij) * s.rowRs[i] * s.colRs[j]
 	case Jaccard:
 		return float64(cij) / float64(ci+cj-cij)
 	case Lift:
@@ -151,7 +167,7 @@ func (s *scorer) score(i, j uint32, ci, cj, cij int64) float64 {
 	case LLR:
 		// The same arithmetic as llr, with the entropies of the margins
 		// looked up.
-		return llrCombine(s.ent[i], s.ent[j], s.entropy4(cij, ci-cij, cj-cij, max(s.n-ci-cj+cij, 0)))
+		return llrCombine(s.rowEnt[i], s.colEnt[j], s.entropy4(cij, ci-cij, cj-cij, max(s.n-ci-cj+cij, 0)))
 	}
 	panic("model: scorer.score called for " + s.metric.String())
 }

@@ -48,7 +48,7 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 		extra = int64(m.NumItems)
 	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, m, splitWork(m, workers, extra), workers, opt.topN(), newRow)
+	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, extra), workers, opt.topN(), newRow)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}
@@ -66,16 +66,18 @@ type chunk struct {
 	cands  []candidate
 }
 
-// splitWork cuts the items into contiguous ranges of roughly equal work, about
-// 64 per worker, so that a run of expensive items (popular items often
-// have the lowest ids) does not leave one worker busy while the others
-// idle. Item i's work is the inner-loop steps of its row, the sum of
-// deg(u) over its users, plus extra per row.
-func splitWork(m *Matrix, workers int, extra int64) []chunk {
+// splitWork cuts the items of rows into contiguous ranges of roughly equal
+// work, about 64 per worker, so that a run of expensive items (popular
+// items often have the lowest ids) does not leave one worker busy while the
+// others idle. Item i's work is the inner-loop steps of its row, the sum
+// over its users in rows of their number of items in cols, plus extra per
+// row. rows and cols are the same matrix except for cross-occurrence.
+func splitWork(rows, cols *Matrix, workers int, extra int64) []chunk {
+	m := rows
 	cost := func(i int) int64 {
 		w := extra + 1
 		for _, u := range m.ItemUser[m.ItemPtr[i]:m.ItemPtr[i+1]] {
-			w += m.UserPtr[u+1] - m.UserPtr[u]
+			w += cols.UserPtr[u+1] - cols.UserPtr[u]
 		}
 		return w
 	}
@@ -169,17 +171,18 @@ func newAccumulator(numItems int) *accumulator {
 	return &accumulator{counts: make([]uint32, numItems), buf: make([]uint32, numItems+1)}
 }
 
-// cooccur fills the accumulator with c_ij for every j sharing a user with i.
-// This loop is where the sum of deg(u)^2 is spent. Whether j is new is
-// close to a coin toss on long-tailed data, so the loop writes j to the
-// touched buffer unconditionally and only advances past it when it was
-// new, which the compiler turns into a conditional move instead of a
-// mispredicted branch.
-func (a *accumulator) cooccur(m *Matrix, i int) {
+// cooccur fills the accumulator with c_ij for every j sharing a user with i:
+// i's users are taken from rows, their items from cols (the same matrix
+// except for cross-occurrence). This loop is where the sum of deg(u)^2 is
+// spent. Whether j is new is close to a coin toss on long-tailed data, so
+// the loop writes j to the touched buffer unconditionally and only advances
+// past it when it was new, which the compiler turns into a conditional
+// move instead of a mispredicted branch.
+func (a *accumulator) cooccur(rows, cols *Matrix, i int) {
 	counts, buf := a.counts, a.buf
 	n := 0
-	for _, u := range m.ItemUser[m.ItemPtr[i]:m.ItemPtr[i+1]] {
-		for _, j := range m.UserItem[m.UserPtr[u]:m.UserPtr[u+1]] {
+	for _, u := range rows.ItemUser[rows.ItemPtr[i]:rows.ItemPtr[i+1]] {
+		for _, j := range cols.UserItem[cols.UserPtr[u]:cols.UserPtr[u+1]] {
 			c := counts[j]
 			buf[n] = j
 			inc := 0
@@ -196,12 +199,12 @@ func (a *accumulator) cooccur(m *Matrix, i int) {
 // binaryRows scores pairs from c_i, c_j, c_ij and N alone.
 func binaryRows(m *Matrix, opt *Options) func() rowFunc {
 	deg := itemDegrees(m)
-	sc := newScorer(opt.Metric, int64(m.ActiveUsers()), deg)
+	sc := newScorer(opt.Metric, int64(m.ActiveUsers()), deg, deg)
 	minSupport, minScore := opt.minSupport(), opt.MinScore
 	return func() rowFunc {
 		acc := newAccumulator(m.NumItems)
 		return func(i int, top *topK) {
-			acc.cooccur(m, i)
+			acc.cooccur(m, m, i)
 			ci := int64(deg[i])
 			for _, j := range acc.touched {
 				c := acc.counts[j]
