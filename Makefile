@@ -40,15 +40,23 @@ lint:
 		if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-# redis-server is needed by the integration tests. CI installs Debian's
-# package; elsewhere we stop with a hint rather than install behind your back.
+# Test dependencies from Debian: redis-server (integration tests) and
+# chromium (the report is checked as a person would see it). CI installs
+# what is missing; elsewhere we stop with a hint rather than install behind
+# your back.
+TEST_DEPS := redis-server:redis-server chromium:chromium
+
 redis-server:
-	@if ! command -v redis-server >/dev/null 2>&1; then \
+	@missing=""; for dep in $(TEST_DEPS); do \
+		cmd=$${dep%%:*}; pkg=$${dep##*:}; \
+		command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ -n "$$CI" ]; then \
-			echo "installing redis-server (CI)"; \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) || exit 1; \
+			echo "installing$$missing (CI)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) || exit 1; \
 		else \
-			echo "redis-server not found: install it (Debian/Ubuntu: sudo apt-get install -y redis-server) and rerun"; exit 1; \
+			echo "missing test dependencies:$$missing; install them (Debian/Ubuntu: sudo apt-get install -y$$missing) and rerun"; exit 1; \
 		fi; \
 	fi
 

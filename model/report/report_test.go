@@ -1,0 +1,158 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recopub/recopub/model"
+	"github.com/recopub/recopub/model/report"
+)
+
+// MustInput builds a small model: 40 items, users with overlapping
+// baskets.
+func MustInput(tb testing.TB) *report.Input {
+	tb.Helper()
+	var users, items []uint32
+	for u := range 300 {
+		for k := range 2 + u%5 {
+			users = append(users, uint32(u))
+			items = append(items, uint32((u*7+k*k*3)%40))
+		}
+	}
+	m := model.NewMatrix(300, 40, users, items, nil)
+	nb, err := model.Similar(context.Background(), m, model.Options{Metric: model.Cosine, TopN: 10})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in := &report.Input{
+		Title:      "recopub model report",
+		Generated:  time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC),
+		Parameters: map[string]any{"metric": "cosine", "top_n": 10},
+		Counts:     map[string]any{"events_read": len(users)},
+		Neighbors:  nb,
+		Names:      map[string]string{},
+		Eval: []report.EvalRow{
+			{Name: "popular", Precision: 0.05, Recall: 0.1, NDCG: 0.08, MAP: 0.03, MAPAtK: 0.03, Coverage: 0.1},
+			{Name: "cosine", Precision: 0.12, Recall: 0.2, NDCG: 0.18, MAP: 0.09, MAPAtK: 0.08, Coverage: 0.7, Best: true},
+		},
+	}
+	for i := range 40 {
+		id := fmt.Sprintf("P%03d", i)
+		in.Items = append(in.Items, id)
+		in.Names[id] = fmt.Sprintf("Item <%d> & co", i)
+		in.Popularity = append(in.Popularity, float64(m.ItemPtr[i+1]-m.ItemPtr[i]))
+	}
+	return in
+}
+
+func TestWrite(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, MustInput(t)); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, want := range []string{
+		`id="plot-scores"`, `id="plot-lengths"`, `id="plot-bias"`, `id="plot-eval"`,
+		`src="data:image/png;base64,`, `<table id="eval">`, `class="best"`,
+		"Item &lt;", // names from the catalog, escaped
+		"<th>metric</th><td>cosine</td>",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "http://") || strings.Contains(html, "https://") {
+		t.Errorf("report refers to external resources")
+	}
+}
+
+func TestWriteMismatch(t *testing.T) {
+	in := MustInput(t)
+	in.Items = in.Items[:3]
+	if err := report.Write(&bytes.Buffer{}, in); err == nil {
+		t.Fatal("Write succeeded with lists that do not match the items")
+	}
+}
+
+// TestRenderInChromium opens the report in headless Chromium, as a person
+// would, and checks that every plot is an image the browser decoded.
+func TestRenderInChromium(t *testing.T) {
+	bin := chromium(t)
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := report.Write(&buf, MustInput(t)); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "report.html"), buf.Bytes(), 0o644)
+	// The check script is added to a copy: the report itself has no script.
+	probe := strings.Replace(buf.String(), "</body>", `<script>
+window.addEventListener('load', () => {
+  const r = [...document.images].map(i => ({alt: i.alt, w: i.naturalWidth, h: i.naturalHeight, fig: i.parentElement.id}));
+  const pre = document.createElement('pre'); pre.id = 'check'; pre.textContent = JSON.stringify(r);
+  document.body.appendChild(pre);
+});
+</script></body>`, 1)
+	check := filepath.Join(dir, "check.html")
+	os.WriteFile(check, []byte(probe), 0o644)
+	args := append(chromiumFlags(t), "--virtual-time-budget=10000", "--dump-dom", "file://"+check)
+	out, err := exec.Command(bin, args...).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	m := regexp.MustCompile(`<pre id="check">(.*?)</pre>`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("chromium did not run the check; DOM:\n%.2000s", out)
+	}
+	var imgs []struct {
+		Alt, Fig string
+		W, H     int
+	}
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(m[1]), "&quot;", `"`)), &imgs); err != nil {
+		t.Fatalf("parse %s: %v", m[1], err)
+	}
+	want := map[string]bool{"plot-scores": false, "plot-lengths": false, "plot-bias": false, "plot-eval": false}
+	for _, im := range imgs {
+		if im.W < 300 || im.H < 150 {
+			t.Errorf("plot %s (%s) rendered %dx%d", im.Fig, im.Alt, im.W, im.H)
+		}
+		want[im.Fig] = true
+	}
+	for fig, seen := range want {
+		if !seen {
+			t.Errorf("plot %s not rendered", fig)
+		}
+	}
+	// A screenshot, kept with -keep, for a person to look at.
+	if *keep != "" {
+		shot := append(chromiumFlags(t), "--window-size=1200,4000", "--screenshot="+*keep, "file://"+filepath.Join(dir, "report.html"))
+		if out, err := exec.Command(bin, shot...).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot: %v\n%s", err, out)
+		}
+	}
+}
+
+func chromium(tb testing.TB) string {
+	tb.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	tb.Fatalf("chromium not found: install it (Debian: apt-get install -y chromium); 'make test' does so in CI")
+	return ""
+}
+
+func chromiumFlags(tb testing.TB) []string {
+	return []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + tb.TempDir()}
+}
