@@ -12,44 +12,188 @@ import (
 	"github.com/recopub/recopub/model"
 )
 
-// modelFlags are the similarity model's flags.
+// modelFlags are the similarity model's flags, shared by run and eval.
 type modelFlags struct {
-	opt model.Options
+	opt          model.Options
+	halfLifeDays float64
+	crossEvents  stringList
+	segmentCols  string
+
+	// From the ingestion flags (useIngest): the reference time of the
+	// decay and the event cross-occurrence lists end in.
+	now           time.Time
+	purchaseEvent string
+
+	// Left by compute for families.
+	matrix *model.Matrix
+	cross  []crossResult
 }
 
+// crossResult is the cross-occurrence lists of one --cross-event.
+type crossResult struct {
+	event string
+	nb    *model.Neighbors
+}
+
+// The model flags that are not in config.go's table yet; every run flag
+// must be in one config section.
+func init() {
+	configSections["model"] = append(configSections["model"], "weighted", "half-life-days",
+		"k1", "b", "lambda", "max-dense-items", "cross-event", "segment-cols")
+}
+
+// register adds run's model flags: one --metric.
 func (f *modelFlags) register(fs *flag.FlagSet) {
 	// A typed flag: a bad name fails when it is set, from the command line
 	// or a config file, with the allowed names in the message.
 	fs.TextVar(&f.opt.Metric, "metric", model.Cosine, "similarity: "+metricNames())
-	fs.IntVar(&f.opt.TopN, "top-n", 50, "neighbours kept per item")
+	f.registerCommon(fs)
+}
+
+// registerCommon adds every model flag but --metric, which eval takes as
+// a list.
+func (f *modelFlags) registerCommon(fs *flag.FlagSet) {
+	fs.IntVar(&f.opt.TopN, "top-n", 50, "neighbours kept per item (and items per popularity list)")
 	fs.IntVar(&f.opt.MinSupport, "min-support", 1, "minimum number of users two items share")
 	fs.Float64Var(&f.opt.MinScore, "min-score", 0, "drop neighbours scoring below this")
 	fs.IntVar(&f.opt.MaxUserItems, "max-user-items", 500, "down-sample users with more distinct items (0: off)")
-	fs.Int64Var(&f.opt.Seed, "seed", 42, "seed for down-sampling and verification samples")
+	fs.Int64Var(&f.opt.Seed, "seed", 42, "seed for down-sampling, evaluation splits and verification samples")
+	fs.BoolVar(&f.opt.Weighted, "weighted", false, "cosine and ease use summed event weights instead of 0/1 (implied by --half-life-days)")
+	fs.Float64Var(&f.halfLifeDays, "half-life-days", 0, "decay event weights by 0.5^(age/half-life), age from the newest event or --now (0: off)")
+	fs.Float64Var(&f.opt.K1, "k1", model.DefaultK1, "bm25 saturation K1")
+	fs.Float64Var(&f.opt.B, "b", model.DefaultB, "bm25 length normalisation B, 0..1")
+	fs.Float64Var(&f.opt.Lambda, "lambda", model.DefaultLambda, "ease L2 regularisation")
+	fs.IntVar(&f.opt.MaxDenseItems, "max-dense-items", model.DefaultMaxDenseItems, "ease refuses more items than this (it needs 16·items² bytes)")
+	fs.Var(&f.crossEvents, "cross-event", `also publish "did this event on X, then bought Y" lists (LLR) as family cross:<event_slug>; repeatable`)
+	fs.StringVar(&f.segmentCols, "segment-cols", "", "profile columns whose values define segments with their own popularity lists (seg:<v1>|<v2>), comma-separated")
 }
 
 func (f *modelFlags) validate(workers int) error {
 	f.opt.Workers = workers
+	switch {
+	case f.opt.TopN <= 0:
+		return usagef("--top-n %d: want a positive number", f.opt.TopN)
+	case f.opt.MinSupport < 0, f.opt.MaxUserItems < 0, f.opt.MaxDenseItems < 0:
+		return usagef("--min-support, --max-user-items and --max-dense-items must not be negative")
+	case f.opt.K1 < 0 || f.opt.B < 0 || f.opt.B > 1:
+		return usagef("--k1 %g --b %g: want k1 >= 0 and 0 <= b <= 1", f.opt.K1, f.opt.B)
+	case f.opt.Lambda < 0:
+		return usagef("--lambda %g: want a non-negative number", f.opt.Lambda)
+	case f.halfLifeDays < 0:
+		return usagef("--half-life-days %g: want a positive number of days (0: no decay)", f.halfLifeDays)
+	}
+	if f.halfLifeDays > 0 {
+		// Decayed weights mean nothing to a 0/1 model; see docs/model.md
+		// for what each metric does with them.
+		f.opt.Weighted = true
+	}
 	return nil
 }
 
-// compute builds the user x item matrix and the neighbour lists.
+// useIngest takes what the model needs from the ingestion flags: --now,
+// the reference of the decay, and --purchase-event, the event the
+// cross-occurrence lists end in.
+func (f *modelFlags) useIngest(in *ingestFlags) {
+	f.now, f.purchaseEvent = in.opt.Now, in.purchaseEvent
+}
+
+func (f *modelFlags) halfLife() time.Duration {
+	return time.Duration(f.halfLifeDays * 24 * float64(time.Hour))
+}
+
+// decay applies --half-life-days to the per-event weights (nil: 1 each).
+// The reference time is --now, or else the newest event, as in SAR.
+func (f *modelFlags) decay(weights []float32, times []uint32) []float32 {
+	if f.halfLifeDays <= 0 {
+		return weights
+	}
+	now := f.now
+	if now.IsZero() {
+		now = model.Newest(times)
+	}
+	return model.Decay(weights, times, now, f.halfLife())
+}
+
+// compute builds the user x item matrix and the neighbour lists, and the
+// cross-occurrence lists of --cross-event. It keeps the matrix for the
+// popularity lists of families.
 func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights []float32, log *slog.Logger, stages map[string]float64) (*model.Neighbors, error) {
 	t := time.Now()
-	mat := model.NewMatrix(len(ds.Users), len(ds.Items), ds.User, ds.Item, weights)
+	mat := model.NewMatrix(len(ds.Users), len(ds.Items), ds.User, ds.Item, f.decay(weights, ds.Time))
 	nb, err := model.Similar(ctx, mat, f.opt)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
+	f.matrix = mat
+	for _, ev := range f.crossEvents {
+		cross, err := f.crossOccurrence(ctx, ds, ev)
+		if err != nil {
+			return nil, err
+		}
+		f.cross = append(f.cross, crossResult{event: ev, nb: cross})
+	}
 	stages["model"] = time.Since(t).Seconds()
 	log.Info("model", "metric", f.opt.Metric.String(), "items_with_neighbours", listsWithNeighbours(nb),
-		"neighbours", len(nb.Item), "seconds", stages["model"])
+		"neighbours", len(nb.Item), "cross_events", len(f.cross), "seconds", stages["model"])
 	return nb, nil
+}
+
+// crossOccurrence computes the LLR lists from event ev to the purchase
+// event.
+func (f *modelFlags) crossOccurrence(ctx context.Context, ds *features.Dataset, ev string) (*model.Neighbors, error) {
+	purchase := f.purchaseEvent
+	if purchase == "" {
+		purchase = features.NoEventName
+	}
+	a, err := eventMatrix(ds, ev)
+	if err != nil {
+		return nil, fmt.Errorf("--cross-event: %w", err)
+	}
+	b, err := eventMatrix(ds, purchase)
+	if err != nil {
+		return nil, fmt.Errorf("--cross-event needs purchases: %w", err)
+	}
+	opt := f.opt
+	opt.Metric, opt.MinScore = model.LLR, 0
+	nb, err := model.CrossOccurrence(ctx, a, b, opt)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return nb, nil
+}
+
+// eventMatrix is the binary users x items matrix of one event's
+// interactions.
+func eventMatrix(ds *features.Dataset, name string) (*model.Matrix, error) {
+	code := ds.EventCode(name)
+	if code < 0 {
+		return nil, fmt.Errorf("event %q does not occur in the kept events (they are: %s)", name, strings.Join(ds.Events, ", "))
+	}
+	var users, items []uint32
+	for k, e := range ds.Event {
+		if int(e) == code {
+			users, items = append(users, ds.User[k]), append(items, ds.Item[k])
+		}
+	}
+	return model.NewMatrix(len(ds.Users), len(ds.Items), users, items, nil), nil
 }
 
 func (f *modelFlags) parameters(p map[string]any) {
 	p["metric"], p["top_n"], p["min_support"] = f.opt.Metric.String(), f.opt.TopN, f.opt.MinSupport
 	p["min_score"], p["max_user_items"], p["seed"] = f.opt.MinScore, f.opt.MaxUserItems, f.opt.Seed
+	p["weighted"], p["half_life_days"] = f.opt.Weighted, f.halfLifeDays
+	switch f.opt.Metric {
+	case model.BM25:
+		p["k1"], p["b"] = f.opt.K1, f.opt.B
+	case model.EASE:
+		p["lambda"], p["max_dense_items"] = f.opt.Lambda, f.opt.MaxDenseItems
+	}
+	if len(f.crossEvents) > 0 {
+		p["cross_events"] = []string(f.crossEvents)
+	}
+	if f.segmentCols != "" {
+		p["segment_cols"] = splitList(f.segmentCols)
+	}
 }
 
 func listsWithNeighbours(nb *model.Neighbors) int {
