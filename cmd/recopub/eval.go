@@ -1,0 +1,324 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/model"
+)
+
+// evalCommand measures offline how well the published lists would
+// recommend: it splits the events, computes the lists from the training
+// part exactly as run would, scores users from them like SAR and compares
+// with the held-out part.
+type evalCommand struct {
+	m *Main
+
+	in      ingestFlags
+	model   modelFlags
+	metrics string
+
+	split    string
+	ratio    float64
+	cutoff   string
+	n        int
+	affinity string
+	k        int
+	asJSON   bool
+	export   string
+	logLevel string
+
+	// parsed
+	metricList []model.Metric
+	splitOpt   model.SplitOptions
+	aff        model.Affinity
+	log        *slog.Logger
+}
+
+func (c *evalCommand) flags() *flag.FlagSet {
+	fs := c.m.newFlagSet("eval", "eval --events PATH [--profiles PATH] [--metric cosine,jaccard,llr,ease] [--split user-stratified] [flags]")
+	c.in.register(fs)
+	c.model.registerCommon(fs)
+	fs.StringVar(&c.metrics, "metric", "cosine,jaccard,llr,ease", "similarities to evaluate, comma-separated: "+metricNames())
+	fs.StringVar(&c.split, "split", "user-stratified", "user-stratified, temporal or last-n")
+	fs.Float64Var(&c.ratio, "ratio", 0.75, "user-stratified: share of each user's items kept for training")
+	fs.StringVar(&c.cutoff, "cutoff", "", "temporal: events from this time on are held out (RFC 3339 or YYYY-MM-DD)")
+	fs.IntVar(&c.n, "n", 1, "last-n: items held out per user")
+	fs.StringVar(&c.affinity, "affinity", "weighted", "user affinity: weighted (event weights, decayed with --half-life-days) or binary")
+	fs.IntVar(&c.k, "k", 10, "recommendations per user that are scored")
+	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
+	fs.StringVar(&c.export, "export-interactions", "", "write the loaded (user, item) pairs to this file as little-endian uint32 pairs and exit (for testdata/peers)")
+	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
+	return fs
+}
+
+func (c *evalCommand) Run(ctx context.Context, args []string) error {
+	if _, err := parse(c.flags(), args); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log, err := c.m.newLogger(c.logLevel)
+	if err != nil {
+		return err
+	}
+	c.log = log
+	ds, profiles, err := c.in.load(ctx, log, make(map[string]float64))
+	if err != nil {
+		return err
+	}
+	if c.export != "" {
+		return exportInteractions(c.export, ds)
+	}
+	rep, err := c.evaluate(ctx, ds, profiles)
+	if err != nil {
+		return err
+	}
+	if c.asJSON {
+		return writeJSON(c.m.Stdout, rep)
+	}
+	rep.table(c.m.Stdout)
+	return nil
+}
+
+func (c *evalCommand) validate() error {
+	if err := c.in.validate(); err != nil {
+		return err
+	}
+	if err := c.model.validate(c.in.opt.Workers); err != nil {
+		return err
+	}
+	c.model.useIngest(&c.in)
+	var err error
+	for _, name := range splitList(c.metrics) {
+		m, err := model.ParseMetric(name)
+		if err != nil {
+			return usagef("--metric: %v", err)
+		}
+		c.metricList = append(c.metricList, m)
+	}
+	if c.splitOpt.Mode, err = model.ParseSplitMode(c.split); err != nil {
+		return usagef("--split: %v", err)
+	}
+	if c.aff, err = model.ParseAffinity(c.affinity); err != nil {
+		return usagef("--affinity: %v", err)
+	}
+	c.splitOpt.Ratio, c.splitOpt.Seed, c.splitOpt.N = c.ratio, c.model.opt.Seed, c.n
+	switch {
+	case c.k <= 0:
+		return usagef("--k %d: want a positive number", c.k)
+	case !(c.ratio > 0 && c.ratio < 1):
+		return usagef("--ratio %g: want a share between 0 and 1", c.ratio)
+	case c.n <= 0:
+		return usagef("--n %d: want a positive number", c.n)
+	case c.splitOpt.Mode == model.SplitTemporal && c.cutoff == "":
+		return usagef("--split temporal needs --cutoff")
+	}
+	if c.cutoff != "" {
+		t, err := parseDateTime(c.cutoff)
+		if err != nil {
+			return usagef("--cutoff: %v", err)
+		}
+		c.splitOpt.Cutoff = t
+	}
+	return nil
+}
+
+func parseDateTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2011-06-01T00:00:00Z) or a date (2011-06-01)", s)
+}
+
+// evalReport is what eval prints. The first --metric's figures are also
+// at the top level, so a script can read .precision directly.
+type evalReport struct {
+	Split       string  `json:"split"`
+	Ratio       float64 `json:"ratio,omitempty"`
+	Cutoff      string  `json:"cutoff,omitempty"`
+	N           int     `json:"n,omitempty"`
+	Seed        int64   `json:"seed"`
+	K           int     `json:"k"`
+	TopN        int     `json:"top_n"`
+	Affinity    string  `json:"affinity"`
+	HalfLife    float64 `json:"half_life_days"`
+	TrainEvents int     `json:"train_events"`
+	TestPairs   int     `json:"test_pairs"`
+	Users       int     `json:"users"`
+	ColdUsers   int     `json:"cold_users"`
+
+	model.Evaluation
+	Models []evalRow `json:"models"`
+}
+
+// evalRow is one line of the table: a baseline or a metric.
+type evalRow struct {
+	Model string `json:"model"`
+	model.Evaluation
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error,omitempty"`
+}
+
+func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profiles *features.Profiles) (*evalReport, error) {
+	x := &model.Interactions{NumUsers: len(ds.Users), NumItems: len(ds.Items),
+		User: ds.User, Item: ds.Item, Weight: c.in.weights(ds), Time: ds.Time}
+	h, err := model.Split(x, c.splitOpt)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	if h.Test.NNZ() == 0 {
+		return nil, rejectedError{errors.New("eval: the split holds nothing out; check --split, --cutoff or --n")}
+	}
+	train := h.Train.Matrix(c.model.decay(h.Train.Weight, h.Train.Time))
+	var users []uint32
+	for u := range h.Test.NumUsers {
+		if h.Test.UserPtr[u+1] > h.Test.UserPtr[u] {
+			users = append(users, uint32(u))
+		}
+	}
+	rep := &evalReport{
+		Split: c.splitOpt.Mode.String(), Seed: c.splitOpt.Seed, K: c.k, TopN: c.model.opt.TopN,
+		Affinity: c.aff.String(), HalfLife: c.model.halfLifeDays,
+		TrainEvents: h.Train.Len(), TestPairs: h.Test.NNZ(), Users: len(users), ColdUsers: h.ColdUsers,
+	}
+	switch c.splitOpt.Mode {
+	case model.SplitUserStratified:
+		rep.Ratio = c.ratio
+	case model.SplitTemporal:
+		rep.Cutoff = c.splitOpt.Cutoff.UTC().Format(time.RFC3339)
+	case model.SplitLastN:
+		rep.N = c.n
+	}
+	rows, err := c.baselines(ctx, ds, profiles, train, h.Test, users)
+	if err != nil {
+		return nil, err
+	}
+	rep.Models = rows
+	for _, m := range c.metricList {
+		row, err := c.evalMetric(ctx, m, train, h.Test, users)
+		if err != nil {
+			return nil, err
+		}
+		rep.Models = append(rep.Models, row)
+	}
+	if len(c.metricList) > 0 {
+		rep.Evaluation = rep.Models[len(rows)].Evaluation
+	}
+	return rep, nil
+}
+
+// baselines evaluates global popularity and, with --segment-cols and
+// profiles, segment popularity: the pop and seg lists run publishes.
+func (c *evalCommand) baselines(ctx context.Context, ds *features.Dataset, profiles *features.Profiles, train, test *model.Matrix, users []uint32) ([]evalRow, error) {
+	topN, weighted := c.model.opt.TopN, c.model.opt.Weighted
+	row := func(name string, group []int32, numGroups int) (evalRow, error) {
+		t := time.Now()
+		lists, err := model.Popular(train, group, numGroups, topN, weighted)
+		if err != nil {
+			return evalRow{}, err
+		}
+		recs, err := model.RecommendLists(ctx, train, lists, group, users, c.k, c.model.opt.Workers)
+		if err != nil {
+			return evalRow{}, err
+		}
+		ev, err := model.Evaluate(test, recs, train, c.k)
+		return evalRow{Model: name, Evaluation: ev, Seconds: time.Since(t).Seconds()}, err
+	}
+	pop, err := row("popular", nil, 1)
+	if err != nil {
+		return nil, fmt.Errorf("eval popular: %w", err)
+	}
+	rows := []evalRow{pop}
+	cols := splitList(c.model.segmentCols)
+	if len(cols) == 0 {
+		return rows, nil
+	}
+	if profiles == nil {
+		return nil, usagef("--segment-cols needs --profiles")
+	}
+	group, ids := segments(ds.Users, profiles, cols)
+	seg, err := row("segment", group, len(ids))
+	if err != nil {
+		return nil, fmt.Errorf("eval segment: %w", err)
+	}
+	return append(rows, seg), nil
+}
+
+// evalMetric computes one metric's lists from train and scores them. A
+// model that refuses the data (EASE above --max-dense-items) becomes a
+// row with its error, so the other rows still print.
+func (c *evalCommand) evalMetric(ctx context.Context, m model.Metric, train, test *model.Matrix, users []uint32) (evalRow, error) {
+	t := time.Now()
+	row := evalRow{Model: m.String()}
+	opt := c.model.opt
+	opt.Metric = m
+	nb, err := model.Similar(ctx, train, opt)
+	var dse *model.DenseSizeError
+	if errors.As(err, &dse) {
+		row.Error = err.Error()
+		return row, nil
+	}
+	if err != nil {
+		return row, fmt.Errorf("eval %v: %w", m, err)
+	}
+	recs, err := model.Recommend(ctx, train, nb, users, c.k, c.aff, opt.Workers)
+	if err != nil {
+		return row, fmt.Errorf("eval %v: %w", m, err)
+	}
+	if row.Evaluation, err = model.Evaluate(test, recs, train, c.k); err != nil {
+		return row, fmt.Errorf("eval %v: %w", m, err)
+	}
+	row.Seconds = time.Since(t).Seconds()
+	c.log.Info("eval", "metric", m.String(), "precision", row.Precision, "seconds", row.Seconds)
+	return row, nil
+}
+
+func (r *evalReport) table(w io.Writer) {
+	fmt.Fprintf(w, "split %s", r.Split)
+	switch {
+	case r.Ratio > 0:
+		fmt.Fprintf(w, " (ratio %g, seed %d)", r.Ratio, r.Seed)
+	case r.Cutoff != "":
+		fmt.Fprintf(w, " (cutoff %s)", r.Cutoff)
+	case r.N > 0:
+		fmt.Fprintf(w, " (n %d, seed %d)", r.N, r.Seed)
+	}
+	fmt.Fprintf(w, ": %d training events, %d held-out pairs, %d test users", r.TrainEvents, r.TestPairs, r.Users)
+	if r.ColdUsers > 0 {
+		fmt.Fprintf(w, " (%d cold users left out)", r.ColdUsers)
+	}
+	fmt.Fprintf(w, "\nk %d, top-n %d, affinity %s, half-life %g days\n\n", r.K, r.TopN, r.Affinity, r.HalfLife)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\tprecision@k\trecall@k\tndcg@k\tmap\tmap@k\tcoverage\tmean pop\tusers\tseconds\t")
+	for _, row := range r.Models {
+		if row.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\n", row.Model, row.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%d\t%.2f\t\n", row.Model, row.Precision, row.Recall,
+			row.NDCG, row.MAP, row.MAPAtK, row.Coverage, row.MeanPopularity, row.Users, row.Seconds)
+	}
+	tw.Flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
