@@ -81,6 +81,7 @@ Usage:
 Commands:
   gen        write a synthetic RudderStack-shaped export
   run        load exports, compute neighbours and features, publish a version
+  eval       measure offline how well the lists would recommend (precision, recall, nDCG, MAP)
   similar    print the live neighbours of an item
   user       print the live feature hash of a user
   versions   list published versions
@@ -114,6 +115,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &versionsCommand{m: m}
 	case "rollback":
 		cmd = &rollbackCommand{m: m}
+	case "eval":
+		cmd = &evalCommand{m: m}
 	case "gc":
 		cmd = &gcCommand{m: m}
 	case "config":
