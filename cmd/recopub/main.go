@@ -82,6 +82,7 @@ Commands:
   gen        write a synthetic RudderStack-shaped export
   run        load exports, compute neighbours and features, publish a version
   eval       measure offline how well the lists would recommend (precision, recall, nDCG, MAP)
+  import-csv convert a public CSV dataset (Online Retail, Groceries, ratings) to a Parquet export
   similar    print the live neighbours of an item
   user       print the live feature hash of a user
   versions   list published versions
@@ -117,6 +118,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &rollbackCommand{m: m}
 	case "eval":
 		cmd = &evalCommand{m: m}
+	case "import-csv":
+		cmd = &importCSVCommand{m: m}
 	case "gc":
 		cmd = &gcCommand{m: m}
 	case "config":
