@@ -16,6 +16,10 @@ var (
 	// ErrOlder is returned when flipping to a version older than the live
 	// one without asking for a rollback.
 	ErrOlder = errors.New("version is older than the live version")
+	// ErrNotWriting is returned when a version being written is no longer
+	// registered as writing: gc removed it (it took longer than --grace)
+	// or the server holding the control keys restarted.
+	ErrNotWriting = errors.New("version is no longer registered as writing")
 )
 
 // flipScript makes a complete version live and announces it. It checks, in
@@ -42,6 +46,29 @@ redis.call('PUBLISH', ARGV[3], ARGV[1])
 if cur then return cur end
 return ''
 `)
+
+// completeScript marks a version complete only if it is still registered
+// as writing, so a version whose registration was lost never becomes
+// flippable. KEYS: status. ARGV: version.
+var completeScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], ARGV[1])
+if st ~= 'writing' then
+  return redis.error_reply('NOTWRITING ' .. tostring(st))
+end
+redis.call('HSET', KEYS[1], ARGV[1], 'complete')
+return 1
+`)
+
+func markComplete(ctx context.Context, c redis.UniversalClient, k Keys, version string) error {
+	err := completeScript.Run(ctx, c, []string{k.Status()}, version).Err()
+	if err != nil && strings.HasPrefix(err.Error(), "NOTWRITING") {
+		return fmt.Errorf("mark %s complete: %w (status %s; removed by gc, or the server restarted)", version, ErrNotWriting, strings.TrimPrefix(err.Error(), "NOTWRITING "))
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s complete: %w", version, err)
+	}
+	return nil
+}
 
 // Flip makes version live and returns the version it replaced ("" if
 // none). rollback allows a version older than the live one.

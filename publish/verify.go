@@ -9,59 +9,84 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// verify reads a seeded sample of the version's keys back and compares
-// them with the model, so a version is only marked complete when what is
-// in Redis is what was meant to be written.
-func (w *Writer) verify(ctx context.Context, version string, m *Model, res *Result) error {
+// verifyBatch is how many sample reads go in one pipeline.
+const verifyBatch = 256
+
+// verify reads a seeded sample of the version's keys back (up to
+// w.sampleSize() of each family and of the hashes) and compares them with
+// the model, so a version is only marked complete when what is in Redis is
+// what was meant to be written. It returns the number of keys compared.
+func (w *Writer) verify(ctx context.Context, version string, m *Model) (int, error) {
 	rng := rand.New(rand.NewPCG(uint64(w.Seed), 0x7265636f))
-	budget := w.sampleSize()
-	var l List
+	b := &verifier{ctx: ctx, p: w.Client.Pipeline()}
 	for _, fam := range m.Families {
-		n := fam.Lists.Len()
-		for _, i := range sample(rng, n, budget) {
-			l.ID, l.Members, l.Scores = "", l.Members[:0], l.Scores[:0]
-			fam.Lists.List(i, &l)
+		for _, i := range sample(rng, fam.Lists.Len(), w.sampleSize()) {
+			l := new(List)
+			fam.Lists.List(i, l)
 			if len(l.Members) == 0 {
 				continue
 			}
 			key := w.Keys.List(version, fam.Name, l.ID)
-			got, err := w.Client.ZRevRangeWithScores(ctx, key, 0, -1).Result()
-			if err != nil {
-				return fmt.Errorf("verify %s: %w", key, err)
-			}
-			if err := sameList(key, got, &l); err != nil {
-				return err
+			cmd := b.p.ZRangeWithScores(ctx, key, 0, -1)
+			if err := b.add(func() error { return sameList(key, cmd, l) }); err != nil {
+				return b.n, err
 			}
 		}
 	}
-	if m.Users == nil {
+	if m.Users != nil {
+		for _, i := range sample(rng, m.Users.Len(), w.sampleSize()) {
+			h := new(Hash)
+			m.Users.Hash(i, h)
+			if len(h.Fields) == 0 {
+				continue
+			}
+			key := w.Keys.User(version, h.ID)
+			cmd := b.p.HGetAll(ctx, key)
+			if err := b.add(func() error { return sameHash(key, cmd, h) }); err != nil {
+				return b.n, err
+			}
+		}
+	}
+	return b.n, b.flush()
+}
+
+// verifier batches sample reads into pipelines.
+type verifier struct {
+	ctx    context.Context
+	p      redis.Pipeliner
+	checks []func() error
+	n      int
+}
+
+func (v *verifier) add(check func() error) error {
+	v.checks = append(v.checks, check)
+	if len(v.checks) < verifyBatch {
 		return nil
 	}
-	var h Hash
-	for _, i := range sample(rng, m.Users.Len(), budget) {
-		h.ID, h.Fields, h.Values = "", h.Fields[:0], h.Values[:0]
-		m.Users.Hash(i, &h)
-		if len(h.Fields) == 0 {
-			continue
-		}
-		key := w.Keys.User(version, h.ID)
-		got, err := w.Client.HGetAll(ctx, key).Result()
-		if err != nil {
-			return fmt.Errorf("verify %s: %w", key, err)
-		}
-		if len(got) != len(h.Fields) {
-			return fmt.Errorf("verify %s: %d fields in Redis, want %d", key, len(got), len(h.Fields))
-		}
-		for f, field := range h.Fields {
-			if got[field] != h.Values[f] {
-				return fmt.Errorf("verify %s: field %q is %q in Redis, want %q", key, field, got[field], h.Values[f])
-			}
-		}
+	return v.flush()
+}
+
+// flush runs the queued reads; each check reports its own command's error.
+func (v *verifier) flush() error {
+	if len(v.checks) == 0 {
+		return nil
 	}
+	_, _ = v.p.Exec(v.ctx)
+	for _, check := range v.checks {
+		if err := check(); err != nil {
+			return err
+		}
+		v.n++
+	}
+	v.checks = v.checks[:0]
 	return nil
 }
 
-func sameList(key string, got []redis.Z, l *List) error {
+func sameList(key string, cmd *redis.ZSliceCmd, l *List) error {
+	got, err := cmd.Result()
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", key, err)
+	}
 	if len(got) != len(l.Members) {
 		return fmt.Errorf("verify %s: %d members in Redis, want %d", key, len(got), len(l.Members))
 	}
@@ -73,6 +98,22 @@ func sameList(key string, got []redis.Z, l *List) error {
 		s, ok := want[z.Member.(string)]
 		if !ok || s != z.Score {
 			return fmt.Errorf("verify %s: member %v has score %v in Redis, want %v", key, z.Member, z.Score, s)
+		}
+	}
+	return nil
+}
+
+func sameHash(key string, cmd *redis.MapStringStringCmd, h *Hash) error {
+	got, err := cmd.Result()
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", key, err)
+	}
+	if len(got) != len(h.Fields) {
+		return fmt.Errorf("verify %s: %d fields in Redis, want %d", key, len(got), len(h.Fields))
+	}
+	for f, field := range h.Fields {
+		if got[field] != h.Values[f] {
+			return fmt.Errorf("verify %s: field %q is %q in Redis, want %q", key, field, got[field], h.Values[f])
 		}
 	}
 	return nil

@@ -92,7 +92,7 @@ func DeleteVersion(ctx context.Context, c redis.UniversalClient, k Keys, version
 // UNLINKs them.
 func unlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) (int64, error) {
 	var total atomic.Int64
-	scan := func(ctx context.Context, node redis.UniversalClient) error {
+	err := forEachMaster(ctx, c, func(ctx context.Context, node redis.UniversalClient, _ string) error {
 		var cursor uint64
 		for {
 			keys, next, err := node.Scan(ctx, cursor, prefix+"*", 1000).Result()
@@ -113,16 +113,22 @@ func unlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) (
 				return nil
 			}
 		}
-	}
-	var err error
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			return scan(ctx, node)
-		})
-	} else {
-		err = scan(ctx, c)
-	}
+	})
 	return total.Load(), err
+}
+
+// forEachMaster calls fn for every master of a cluster, concurrently, or
+// once for a single server, with the node's address.
+func forEachMaster(ctx context.Context, c redis.UniversalClient, fn func(ctx context.Context, node redis.UniversalClient, addr string) error) error {
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return fn(ctx, node, node.Options().Addr)
+		})
+	case *redis.Client:
+		return fn(ctx, c, c.Options().Addr)
+	}
+	return fn(ctx, c, "redis")
 }
 
 // GCOptions configures GC.

@@ -1,12 +1,15 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,18 +30,35 @@ type Writer struct {
 	Client redis.UniversalClient
 	Keys   Keys
 
-	Conns         int          // parallel pipelines; default 4
-	PipelineBytes int          // a pipeline is sent once it holds this many bytes; default 1 MiB
-	SampleSize    int          // keys read back and compared before the flip; default 1000
-	Seed          int64        // seeds the sample
-	NoRestore     bool         // always write with ZADD/HSET
-	Logger        *slog.Logger // progress; nil discards
-	Now           func() time.Time
+	// Conns is the number of pipelines in flight at once. On Redis
+	// Cluster go-redis splits each pipeline by master and sends the parts
+	// concurrently, so every master gets Conns connections. Default 4.
+	Conns         int
+	PipelineBytes int   // a pipeline is sent once it holds this many bytes; default 1 MiB
+	SampleSize    int   // keys of each family read back and compared before the flip; default 1000
+	Seed          int64 // seeds the sample
+	NoRestore     bool  // always write with ZADD/HSET
+	// Force writes even when the preflight estimate does not fit under a
+	// server's maxmemory (the refusal is logged instead).
+	Force  bool
+	Logger *slog.Logger // stage lines and progress; nil discards
+
+	// ProgressEvery is how often progress is logged and passed to
+	// Progress while keys are written; default 10s.
+	ProgressEvery time.Duration
+	// Progress, when set, is called every ProgressEvery from another
+	// goroutine, and once when all keys are written.
+	Progress func(Progress)
+
+	Now func() time.Time
 }
 
 func (w *Writer) conns() int         { return positive(w.Conns, 4) }
 func (w *Writer) pipelineBytes() int { return positive(w.PipelineBytes, 1<<20) }
 func (w *Writer) sampleSize() int    { return positive(w.SampleSize, 1000) }
+func (w *Writer) progressEvery() time.Duration {
+	return cmp.Or(max(w.ProgressEvery, 0), 10*time.Second)
+}
 
 func (w *Writer) logger() *slog.Logger {
 	if w.Logger == nil {
@@ -61,14 +81,25 @@ func positive(v, def int) int {
 	return def
 }
 
+// Progress is a snapshot of a version being written.
+type Progress struct {
+	Version string
+	Family  string // family being written; FamilyUser for the feature hashes
+	Done    int64  // keys written so far, all families
+	Total   int64  // keys planned
+	Elapsed time.Duration
+}
+
 // Result describes a published version.
 type Result struct {
-	Version  string           `json:"version"`
-	Previous string           `json:"previous,omitempty"`
-	Lists    map[string]int64 `json:"lists_written"` // by family
-	Hashes   int64            `json:"hashes_written"`
-	Restore  bool             `json:"restore"` // written with RESTORE payloads
-	Seconds  float64          `json:"seconds"`
+	Version        string           `json:"version"`
+	Previous       string           `json:"previous,omitempty"`
+	Lists          map[string]int64 `json:"lists_written"` // by family
+	Hashes         int64            `json:"hashes_written"`
+	Restore        bool             `json:"restore"`         // written with RESTORE payloads
+	Verified       int              `json:"keys_verified"`   // keys read back and compared
+	EstimatedBytes int64            `json:"estimated_bytes"` // preflight estimate of the version's memory
+	Seconds        float64          `json:"seconds"`
 }
 
 // NewVersionID returns an id that sorts by creation time, such as
@@ -88,40 +119,117 @@ func (w *Writer) Publish(ctx context.Context, m *Model) (*Result, error) {
 	}
 	prev, err := Flip(ctx, w.Client, w.Keys, res.Version, false)
 	if err != nil {
-		w.abort(res.Version, err)
-		return nil, err
+		return nil, w.abort(ctx, res.Version, err)
 	}
 	res.Previous = prev
 	return res, nil
 }
 
-// Write writes m as a new complete version without making it live.
+// Write writes m as a new complete version without making it live: it
+// plans the keys and checks they fit (preflight), registers the version
+// as writing, writes every key, checks the written counts against the
+// plan, reads a sample back, checks that no server restarted meanwhile
+// and marks the version complete. On failure it removes what it wrote and
+// says so in the error.
 func (w *Writer) Write(ctx context.Context, m *Model) (*Result, error) {
 	start := w.now()
 	if err := w.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
+	servers, err := w.runIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	version, err := w.newVersion(ctx, start)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Version: version, Lists: make(map[string]int64)}
-	if err := w.register(ctx, version, m, start); err != nil {
+	enc, err := w.encoder(ctx, version)
+	if err != nil {
 		return nil, err
 	}
-	err = w.writeAll(ctx, version, m, res)
+	plan, err := w.preflight(ctx, m, enc)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Version: version, Lists: make(map[string]int64), Restore: enc != nil, EstimatedBytes: plan.Bytes}
+	err = w.register(ctx, version, m, start)
 	if err == nil {
-		err = w.verify(ctx, version, m, res)
+		err = w.writeAll(ctx, version, m, enc, plan, res)
+	}
+	if err == nil {
+		err = sameServers(ctx, w.Client, servers)
+	}
+	if err == nil {
+		res.Verified, err = w.verify(ctx, version, m)
 	}
 	if err == nil {
 		err = w.complete(ctx, version, res, start)
 	}
+	if err == nil {
+		err = sameServers(ctx, w.Client, servers) // a restart during verify or complete
+	}
 	if err != nil {
-		w.abort(version, err)
-		return nil, fmt.Errorf("publish version %s: %w", version, err)
+		return nil, w.abort(ctx, version, err)
 	}
 	res.Seconds = w.now().Sub(start).Seconds()
 	return res, nil
+}
+
+// runIDs notes every master's run_id, to detect a restart before the
+// version is marked complete. A server that refuses INFO (an ACL) is not
+// checked.
+func (w *Writer) runIDs(ctx context.Context) (map[string]string, error) {
+	ids, err := runIDs(ctx, w.Client)
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		w.logger().Warn("INFO refused: a server restart during the publish is detected only by the sample check", "error", err.Error())
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return ids, nil
+}
+
+// encoder returns the DUMP encoder for the server, or nil to write with
+// ZADD/HSET.
+func (w *Writer) encoder(ctx context.Context, version string) (*Encoder, error) {
+	if w.NoRestore {
+		return nil, nil
+	}
+	enc, err := DetectEncoder(ctx, w.Client, w.Keys.Probe(version))
+	switch {
+	case err == nil:
+		return enc, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	// ErrRestoreUnsupported, or a server that does not answer INFO or
+	// CONFIG like Redis does: the plain commands work everywhere. A dead
+	// connection fails at the first write.
+	w.logger().Info("RESTORE not available, writing with ZADD/HSET", "reason", err.Error())
+	return nil, nil
+}
+
+// preflight plans the version and refuses it, unless w.Force, when it
+// would not fit under a server's maxmemory.
+func (w *Writer) preflight(ctx context.Context, m *Model, enc *Encoder) (Plan, error) {
+	_, cluster := w.Client.(*redis.ClusterClient)
+	plan := NewPlan(m, w.Keys, enc, cluster)
+	w.logger().Info("plan", "lists", plan.Lists, "hashes", plan.Hashes, "estimated_mib", float64(plan.Bytes)/(1<<20))
+	err := Preflight(ctx, w.Client, plan.Bytes)
+	var rerr redis.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &rerr):
+		w.logger().Warn("INFO refused: memory preflight skipped", "error", err.Error())
+	case errors.Is(err, ErrNoRoom) && w.Force:
+		w.logger().Warn("writing anyway (--force)", "preflight", err.Error())
+	default:
+		return plan, err
+	}
+	return plan, nil
 }
 
 // newVersion returns a version id later than every known version, even
@@ -166,42 +274,88 @@ func (w *Writer) register(ctx context.Context, version string, m *Model, start t
 	return nil
 }
 
-func (w *Writer) writeAll(ctx context.Context, version string, m *Model, res *Result) error {
-	var enc *Encoder
-	if !w.NoRestore {
-		e, err := DetectEncoder(ctx, w.Client, w.Keys.Probe(version))
-		switch {
-		case err == nil:
-			enc = e
-		case ctx.Err() != nil:
-			return ctx.Err()
-		default:
-			// ErrRestoreUnsupported, or a server that does not answer
-			// INFO or CONFIG like Redis does: the plain commands work
-			// everywhere. A dead connection fails at the first write.
-			w.logger().Info("RESTORE not available, writing with ZADD/HSET", "reason", err.Error())
-		}
-	}
-	res.Restore = enc != nil
+func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *Encoder, plan Plan, res *Result) error {
+	tr := &tracker{version: version, total: plan.Keys(), start: time.Now()}
+	stop := w.reportProgress(tr)
+	defer stop()
 	for _, fam := range m.Families {
+		tr.family.Store(&fam.Name)
 		t0 := time.Now()
-		n, err := w.run(ctx, fam.Lists.Len(), listJob(w.Keys, version, fam, enc))
+		n, err := w.run(ctx, fam.Lists.Len(), listJob(w.Keys, version, fam, enc), tr)
+		res.Lists[fam.Name] = n
 		if err != nil {
 			return fmt.Errorf("write %s lists: %w", fam.Name, err)
 		}
-		res.Lists[fam.Name] = n
+		if want := plan.Lists[fam.Name]; n != want {
+			return fmt.Errorf("write %s lists: wrote %d, want %d (the list source changed between passes?)", fam.Name, n, want)
+		}
 		w.logger().Info("wrote lists", "family", fam.Name, "keys", n, "seconds", time.Since(t0).Seconds())
 	}
 	if m.Users != nil {
+		user := FamilyUser
+		tr.family.Store(&user)
 		t0 := time.Now()
-		n, err := w.run(ctx, m.Users.Len(), hashJob(w.Keys, version, m.Users, enc))
+		n, err := w.run(ctx, m.Users.Len(), hashJob(w.Keys, version, m.Users, enc), tr)
+		res.Hashes = n
 		if err != nil {
 			return fmt.Errorf("write user hashes: %w", err)
 		}
-		res.Hashes = n
+		if n != plan.Hashes {
+			return fmt.Errorf("write user hashes: wrote %d, want %d (the hash source changed between passes?)", n, plan.Hashes)
+		}
 		w.logger().Info("wrote user hashes", "keys", n, "seconds", time.Since(t0).Seconds())
 	}
 	return nil
+}
+
+// tracker counts the keys written for progress reports.
+type tracker struct {
+	version string
+	total   int64
+	start   time.Time
+	done    atomic.Int64
+	family  atomic.Pointer[string]
+}
+
+func (t *tracker) snapshot() Progress {
+	p := Progress{Version: t.version, Done: t.done.Load(), Total: t.total, Elapsed: time.Since(t.start)}
+	if f := t.family.Load(); f != nil {
+		p.Family = *f
+	}
+	return p
+}
+
+// reportProgress logs t (and calls w.Progress) every w.progressEvery()
+// until the returned stop is called, which reports once more.
+func (w *Writer) reportProgress(t *tracker) (stop func()) {
+	report := func() {
+		p := t.snapshot()
+		rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
+		w.logger().Info("progress", "version", p.Version, "family", p.Family, "keys", p.Done, "of", p.Total,
+			"percent", math.Round(1000*float64(p.Done)/float64(max(p.Total, 1)))/10, "keys_per_second", math.Round(rate))
+		if w.Progress != nil {
+			w.Progress(p)
+		}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(w.progressEvery())
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				report()
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		report()
+	}
 }
 
 // job queues the commands for item i on p and returns the bytes queued and
@@ -216,7 +370,7 @@ type jobState struct {
 
 // run calls j for i in [0, n) over w.conns() pipelines and returns how many
 // items wrote a key.
-func (w *Writer) run(ctx context.Context, n int, j job) (int64, error) {
+func (w *Writer) run(ctx context.Context, n int, j job, tr *tracker) (int64, error) {
 	var next, written atomic.Int64
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -225,7 +379,7 @@ func (w *Writer) run(ctx context.Context, n int, j job) (int64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.worker(ctx, n, j, &next, &written); err != nil {
+			if err := w.worker(ctx, n, j, &next, &written, &tr.done); err != nil {
 				cancel(err)
 			}
 		}()
@@ -237,7 +391,7 @@ func (w *Writer) run(ctx context.Context, n int, j job) (int64, error) {
 	return written.Load(), nil
 }
 
-func (w *Writer) worker(ctx context.Context, n int, j job, next, written *atomic.Int64) error {
+func (w *Writer) worker(ctx context.Context, n int, j job, next, written, done *atomic.Int64) error {
 	const chunk = 256
 	var st jobState
 	p := w.Client.Pipeline()
@@ -253,6 +407,7 @@ func (w *Writer) worker(ctx context.Context, n int, j job, next, written *atomic
 				return cerr
 			}
 			written.Add(1)
+			done.Add(1)
 		}
 		if err != nil {
 			return err
@@ -294,7 +449,9 @@ func listJob(k Keys, version string, fam Family, enc *Encoder) job {
 		key := k.List(version, fam.Name, l.ID)
 		if enc != nil {
 			if payload, ok := enc.ZSet(l.Members, l.Scores); ok {
-				cmd := p.Do(ctx, "RESTORE", key, 0, payload)
+				// REPLACE: a pipeline go-redis retries after a network
+				// error must not fail on the keys it already wrote.
+				cmd := p.Do(ctx, "RESTORE", key, 0, payload, "REPLACE")
 				return len(key) + len(payload), func() error { return replyErr(key, cmd) }
 			}
 		}
@@ -323,7 +480,7 @@ func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
 		key := k.User(version, h.ID)
 		if enc != nil {
 			if payload, ok := enc.Hash(h.Fields, h.Values); ok {
-				cmd := p.Do(ctx, "RESTORE", key, 0, payload)
+				cmd := p.Do(ctx, "RESTORE", key, 0, payload, "REPLACE")
 				return len(key) + len(payload), func() error { return replyErr(key, cmd) }
 			}
 		}
@@ -364,23 +521,30 @@ func (w *Writer) complete(ctx context.Context, version string, res *Result, star
 		"status", StatusComplete,
 		"counts", string(counts),
 		"restore", strconv.FormatBool(res.Restore),
+		"keys_verified", strconv.Itoa(res.Verified),
+		"estimated_bytes", strconv.FormatInt(res.EstimatedBytes, 10),
 		"finished_at", w.now().UTC().Format(time.RFC3339Nano),
 		"write_seconds", strconv.FormatFloat(w.now().Sub(start).Seconds(), 'f', 3, 64),
 	).Err(); err != nil {
 		return fmt.Errorf("complete manifest: %w", err)
 	}
-	if err := w.Client.HSet(ctx, w.Keys.Status(), version, StatusComplete).Err(); err != nil {
-		return fmt.Errorf("mark version complete: %w", err)
-	}
-	return nil
+	return markComplete(ctx, w.Client, w.Keys, version)
 }
 
-// abort marks a failed version and removes its keys. It runs on its own
-// context: the run's context may be what failed.
-func (w *Writer) abort(version string, cause error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+// abort marks a failed version, removes its keys and returns cause with
+// what happened to them. It runs on a context of its own: the run's
+// context may be what failed.
+func (w *Writer) abort(ctx context.Context, version string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	cause = oomError(ctx, w.Client, cause)
+	// Refused at maxmemory; DeleteVersion forgets the version anyway.
 	w.Client.HSet(ctx, w.Keys.Status(), version, StatusFailed)
 	n, err := DeleteVersion(ctx, w.Client, w.Keys, version)
-	w.logger().Warn("publish failed; removed the partial version", "version", version, "keys_removed", n, "cleanup_error", err, "cause", cause.Error())
+	if err != nil {
+		w.logger().Warn("publish failed; the partial version remains until gc", "version", version, "cleanup_error", err.Error(), "cause", cause.Error())
+		return fmt.Errorf("publish version %s: %w; the partial version could not be removed (%v): 'recopub gc' removes it once older than --grace", version, cause, err)
+	}
+	w.logger().Warn("publish failed; removed the partial version", "version", version, "keys_removed", n, "cause", cause.Error())
+	return fmt.Errorf("publish version %s: %w; removed the partial version (%d keys)", version, cause, n)
 }
