@@ -59,28 +59,38 @@ func AcquireLock(ctx context.Context, c redis.UniversalClient, k Keys, ttl time.
 		return nil, fmt.Errorf("%w %s (expires in %s unless renewed)", ErrLocked, l.key, pttl.Round(time.Second))
 	}
 	l.wg.Add(1)
-	go l.renew()
+	go l.renew(context.WithoutCancel(ctx))
 	return l, nil
 }
 
-func (l *Lock) renew() {
+// renew extends the lock every ttl/3 until Release. A renewal that fails
+// (a timeout, a dropped connection) is retried sooner, so one slow round
+// trip does not let the lock expire. It runs on ctx without its
+// cancellation: the lock outlives the call that took it.
+func (l *Lock) renew(ctx context.Context) {
 	defer l.wg.Done()
-	t := time.NewTicker(l.ttl / 3)
+	every := l.ttl / 3
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
-			n, err := renewScript.Run(ctx, l.c, []string{l.key}, l.token, l.ttl.Milliseconds()).Int()
-			cancel()
-			if err == nil && n == 0 {
-				l.mu.Lock()
-				l.lost = fmt.Errorf("lock %s was lost (expired or taken over)", l.key)
-				l.mu.Unlock()
-				return
-			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		n, err := renewScript.Run(rctx, l.c, []string{l.key}, l.token, l.ttl.Milliseconds()).Int()
+		cancel()
+		switch {
+		case err == nil && n == 0:
+			l.mu.Lock()
+			l.lost = fmt.Errorf("lock %s was lost (expired or taken over)", l.key)
+			l.mu.Unlock()
+			return
+		case err != nil:
+			t.Reset(every / 4)
+		default:
+			t.Reset(every)
 		}
 	}
 }

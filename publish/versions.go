@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,26 +64,35 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 	return out, nil
 }
 
+// forgetScript makes a version unflippable before its keys go: it drops
+// the version's status unless the version is live, in one step on the
+// {ns} slot, so a rollback can never pick a half-deleted version.
+// KEYS: current, status. ARGV: version.
+var forgetScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.error_reply('LIVE ' .. ARGV[1])
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+`)
+
 // DeleteVersion removes every key of a version that is not live and
-// forgets it. It returns the number of keys removed.
+// forgets it. It returns the number of keys removed. A DeleteVersion
+// interrupted midway leaves the version listed without a status, which
+// GC removes once it is older than the grace period.
 func DeleteVersion(ctx context.Context, c redis.UniversalClient, k Keys, version string) (int64, error) {
-	live, err := Live(ctx, c, k)
-	if err != nil {
-		return 0, err
-	}
-	if version == live {
+	err := forgetScript.Run(ctx, c, []string{k.Current(), k.Status()}, version).Err()
+	if err != nil && strings.HasPrefix(err.Error(), "LIVE ") {
 		return 0, fmt.Errorf("delete %s: %w", version, ErrLive)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("delete %s: %w", version, err)
 	}
 	n, err := unlinkPrefix(ctx, c, k.VersionPrefix(version))
 	if err != nil {
 		return n, fmt.Errorf("delete %s: %w", version, err)
 	}
-	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, k.Versions(), version)
-		p.HDel(ctx, k.Status(), version)
-		return nil
-	})
-	if err != nil {
+	if err := c.ZRem(ctx, k.Versions(), version).Err(); err != nil {
 		return n, fmt.Errorf("delete %s: %w", version, err)
 	}
 	return n, nil
