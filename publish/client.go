@@ -85,6 +85,8 @@ type Client struct {
 	segCols  []string
 	profileF []string // fields read from user hashes for Recommend
 
+	cache listCache
+
 	cur atomic.Pointer[liveVersion]
 	gen atomic.Uint64 // counts flip notices, see observe
 
@@ -110,6 +112,11 @@ type ClientOptions struct {
 	LivePrefix string
 	// NoLive turns off reading the RudderStack hashes.
 	NoLive bool
+	// CacheLists is how many list heads (up to 30 members, or more when
+	// asked for) are kept in memory; default 10,000, negative turns the
+	// cache off. Lists of a version never change, so cached heads are
+	// exact; the cache holds the live version only.
+	CacheLists int
 	// SegmentColumns are the user traits whose values name the user's
 	// segment list, as the publisher's --segment-cols; nil means
 	// DefaultSegmentColumns and an empty non-nil slice no segment lists.
@@ -129,6 +136,10 @@ func NewClient(rdb redis.UniversalClient, opt ClientOptions) *Client {
 		timeout: opt.Timeout,
 		live:    liveSource{prefix: opt.LivePrefix, off: opt.NoLive},
 		segCols: opt.SegmentColumns,
+		cache:   listCache{max: opt.CacheLists},
+	}
+	if c.cache.max == 0 {
+		c.cache.max = 10000
 	}
 	if c.ttl <= 0 {
 		c.ttl = time.Second
@@ -202,16 +213,25 @@ func (c *Client) Neighbors(ctx context.Context, item string, n int) ([]Scored, s
 	}
 	var out []Scored
 	v, err := c.withVersion(ctx, func(v string) error {
-		cctx, cancel := c.call(ctx)
-		defer cancel()
-		zs, err := c.rdb.ZRevRangeWithScores(cctx, c.keys.List(v, FamilySimilar, item), 0, int64(n-1)).Result()
-		if err != nil {
-			return c.unavailable(ctx, fmt.Sprintf("read neighbours of %q", item), err)
+		key := c.keys.List(v, FamilySimilar, item)
+		zs, ok := c.cache.get(v, key, n)
+		if !ok {
+			cctx, cancel := c.call(ctx)
+			defer cancel()
+			read := c.cache.depth(n)
+			var err error
+			zs, err = c.rdb.ZRevRangeWithScores(cctx, key, 0, int64(read-1)).Result()
+			if err != nil {
+				return c.unavailable(ctx, fmt.Sprintf("read neighbours of %q", item), err)
+			}
+			if len(zs) > 0 && c.isLive(v) {
+				c.cache.put(v, key, zs, read)
+			}
 		}
 		if len(zs) == 0 {
 			return fmt.Errorf("item %q: %w", item, ErrNotFound)
 		}
-		out = toScored(zs)
+		out = toScored(zs[:min(n, len(zs))])
 		return nil
 	})
 	return out, v, err

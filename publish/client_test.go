@@ -125,7 +125,9 @@ func TestFlipThenCleanup(t *testing.T) {
 	ctx := context.Background()
 	f := fixture{Items: 50, Users: 30, Depth: 10, Tag: 1, Tagged: true, Seed: 3}
 	v1 := MustPublish(t, rdb, f.Model())
-	c := publish.NewClient(rdb, publish.ClientOptions{TTL: time.Hour}) // only a miss refreshes
+	// Only a miss makes this client look for a new version: no Watch, a
+	// long TTL, no cache (which would still answer from version 1).
+	c := publish.NewClient(rdb, publish.ClientOptions{TTL: time.Hour, CacheLists: -1})
 	if _, v, err := c.Neighbors(ctx, "i1", 3); err != nil || v != v1 {
 		t.Fatalf("Neighbors=%s %v", v, err)
 	}

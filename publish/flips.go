@@ -24,6 +24,12 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	return c.refresh(ctx)
 }
 
+// isLive reports whether v is the cached live version.
+func (c *Client) isLive(v string) bool {
+	lv := c.cur.Load()
+	return lv != nil && lv.id == v
+}
+
 // refresh reads the live version id from Redis and caches it.
 func (c *Client) refresh(ctx context.Context) (string, error) {
 	gen := c.gen.Load()

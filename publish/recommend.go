@@ -79,7 +79,7 @@ type RecommendOptions struct {
 	// Default 0.8; must be in (0, 1].
 	Decay float64
 	// Depth is how many members of each neighbour list are merged;
-	// default 2n+10. Lists are written best first and are short (top-N),
+	// default n+10. Lists are written best first and are short (top-N),
 	// so reading the head is enough and keeps replies small.
 	Depth int
 	// Exclude lists more items not to recommend, such as the cart. The
@@ -95,7 +95,7 @@ func (o RecommendOptions) withDefaults(n int) (RecommendOptions, error) {
 		return o, fmt.Errorf("decay %v: %w (want 0 < decay <= 1)", o.Decay, ErrInvalid)
 	}
 	if o.Depth <= 0 {
-		o.Depth = 2*n + 10
+		o.Depth = n + 10
 	}
 	for _, it := range o.Exclude {
 		if err := ValidID(it); err != nil {
@@ -232,32 +232,50 @@ func (c *Client) makeProfile(live, batch []any) profile {
 }
 
 // lists reads, in one round trip, the neighbour list of each purchase,
-// the segment list, the popularity list and the live version id. It
-// returns the lists in that order (the segment list only with segment
-// columns) and the live version ("" when there is none).
+// the segment list, the popularity list and the live version id, except
+// the lists the cache holds. It returns the lists in that order (the
+// segment list only with segment columns) and the live version ("" when
+// there is none).
 func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *RecommendOptions) ([][]redis.Z, string, error) {
+	keys := make([]string, 0, len(p.history)+2)
+	need := make([]int, 0, len(p.history)+2)
+	for _, it := range p.history {
+		keys, need = append(keys, c.keys.List(v, FamilySimilar, it)), append(need, opt.Depth)
+	}
+	fill := n + len(p.history) + len(opt.Exclude)
+	if len(c.segCols) > 0 {
+		keys, need = append(keys, c.keys.List(v, FamilySegment, p.segment)), append(need, fill)
+	}
+	keys, need = append(keys, c.keys.List(v, FamilyPopular, "")), append(need, fill)
+
 	gen := c.gen.Load()
 	cctx, cancel := c.call(ctx)
 	defer cancel()
 	pl := c.rdb.Pipeline()
-	cmds := make([]*redis.ZSliceCmd, 0, len(p.history)+2)
-	for _, it := range p.history {
-		cmds = append(cmds, pl.ZRevRangeWithScores(cctx, c.keys.List(v, FamilySimilar, it), 0, int64(opt.Depth-1)))
+	out := make([][]redis.Z, len(keys))
+	cmds := make([]*redis.ZSliceCmd, len(keys))
+	for i, key := range keys {
+		if zs, ok := c.cache.get(v, key, need[i]); ok {
+			out[i] = zs
+			continue
+		}
+		cmds[i] = pl.ZRevRangeWithScores(cctx, key, 0, int64(c.cache.depth(need[i])-1))
 	}
-	fill := int64(n + len(p.history) + len(opt.Exclude))
-	if len(c.segCols) > 0 {
-		cmds = append(cmds, pl.ZRevRangeWithScores(cctx, c.keys.List(v, FamilySegment, p.segment), 0, fill-1))
-	}
-	cmds = append(cmds, pl.ZRevRangeWithScores(cctx, c.keys.List(v, FamilyPopular, ""), 0, fill-1))
 	cur := pl.Get(cctx, c.keys.Current())
 	if _, err := pl.Exec(cctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, "", c.unavailable(ctx, "read lists", err)
 	}
-	out := make([][]redis.Z, len(cmds))
-	for i, cmd := range cmds {
-		out[i] = cmd.Val()
-	}
 	live := cur.Val()
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		zs := cmd.Val()
+		if live == v {
+			c.cache.put(v, keys[i], zs, c.cache.depth(need[i]))
+		}
+		out[i] = zs[:min(need[i], len(zs))]
+	}
 	if live != "" {
 		c.observe(live, gen)
 	}
