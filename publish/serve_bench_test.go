@@ -26,10 +26,10 @@ import (
 var benchFixture = fixture{Items: 20000, Users: 100000, Depth: 50, Seed: 42}
 
 const (
-	benchProtocol = 2 // RESP2: Redis 7.0 formats scores in RESP3 replies twice as slowly
-	benchCallers = 50   // concurrent callers
-	benchCalls   = 1000 // calls per caller per b.Loop iteration
-	benchFlips   = 100  // flips with cleanup during BenchmarkLoad/UnderFlips
+	benchProtocol = 2    // RESP2: Redis 7.0 formats scores in RESP3 replies twice as slowly
+	benchCallers  = 50   // concurrent callers
+	benchCalls    = 1000 // calls per caller per b.Loop iteration
+	benchFlips    = 100  // flips with cleanup during BenchmarkLoad/UnderFlips
 )
 
 // BenchmarkLoad measures the read client against a private redis-server
