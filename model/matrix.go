@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
 )
 
 // Matrix is a sparse user x item matrix in CSR form, with its transpose.
@@ -21,14 +24,16 @@ type Matrix struct {
 	ItemVal            []float32
 }
 
-// NewMatrix builds a Matrix from parallel triples: event k is
-// (users[k], items[k], weights[k]). Repeated (u, i) pairs are summed; weights
-// nil means 1 per event.
+// NewMatrix builds a Matrix from parallel triples: event k is (users[k],
+// items[k], weights[k]). Repeated (u, i) pairs are summed; weights nil means
+// 1 per event.
 //
-// It sorts with two counting passes (by item, then stably by user), so it
-// runs in O(events + users + items) time with no maps and no comparison
-// sort. Besides the result it holds one index per event and one (item,
-// weight) pair per event while it works.
+// It scatters the events by user with one counting pass, packing item and
+// weight into one word so each event costs a single random write, then
+// sorts each user's short row and merges repeated items. Rows are sorted
+// on two workers. Besides the result it holds 8 bytes per event while it
+// works. The sums of repeated pairs are taken in a fixed order (by weight
+// bits), so the result does not depend on the order of the events.
 //
 // NewMatrix panics if the slices differ in length, if an id is out of range,
 // or if there are more than 2^32-1 events: all are bugs in the caller, which
@@ -44,12 +49,12 @@ func NewMatrix(numUsers, numItems int, users, items []uint32, weights []float32)
 	if uint64(n) > math.MaxUint32 {
 		panic(fmt.Sprintf("model.NewMatrix: %d events exceed 2^32-1", n))
 	}
-	byItem := orderByItem(numItems, items, numUsers, users)
-
-	// Stable scatter by user: iterating in item order leaves each user's
-	// items ascending, with duplicates adjacent.
 	userPtr := make([]int64, numUsers+1)
-	for _, u := range users {
+	for k, u := range users {
+		if int(u) >= numUsers || int(items[k]) >= numItems {
+			panic(fmt.Sprintf("model.NewMatrix: event %d (user %d, item %d) outside %d x %d",
+				k, u, items[k], numUsers, numItems))
+		}
 		userPtr[u+1]++
 	}
 	for u := range numUsers {
@@ -57,71 +62,64 @@ func NewMatrix(numUsers, numItems int, users, items []uint32, weights []float32)
 	}
 	next := make([]int64, numUsers)
 	copy(next, userPtr[:numUsers])
-	tmpItem := make([]uint32, n)
-	tmpVal := make([]float32, n)
-	for _, k := range byItem {
-		u := users[k]
-		p := next[u]
-		next[u]++
-		tmpItem[p] = items[k]
-		if weights == nil {
-			tmpVal[p] = 1
-		} else {
-			tmpVal[p] = weights[k]
+	packed := make([]uint64, n)
+	one := uint64(math.Float32bits(1))
+	for k, u := range users {
+		w := one
+		if weights != nil {
+			w = uint64(math.Float32bits(weights[k]))
 		}
+		packed[next[u]] = uint64(items[k])<<32 | w
+		next[u]++
 	}
-	byItem, next = nil, nil
+	next = nil
+	sortRows(userPtr, packed)
 
 	m := &Matrix{NumUsers: numUsers, NumItems: numItems, UserPtr: userPtr}
-	m.UserItem, m.UserVal = dedupe(userPtr, tmpItem, tmpVal)
+	m.UserItem, m.UserVal = dedupe(userPtr, packed)
 	m.buildTranspose()
 	return m
 }
 
-// orderByItem returns the event indices ordered by item, stable. It also
-// checks that every id is in range.
-func orderByItem(numItems int, items []uint32, numUsers int, users []uint32) []uint32 {
-	ptr := make([]uint32, numItems+1)
-	for k, i := range items {
-		if int(i) >= numItems || int(users[k]) >= numUsers {
-			panic(fmt.Sprintf("model.NewMatrix: event %d (user %d, item %d) outside %d x %d",
-				k, users[k], i, numUsers, numItems))
-		}
-		ptr[i+1]++
+// sortRows sorts every row of packed (item in the high word) on two
+// workers; rows are independent.
+func sortRows(ptr []int64, packed []uint64) {
+	rows := len(ptr) - 1
+	half := sort.Search(rows, func(r int) bool { return ptr[r] >= ptr[rows]/2 })
+	var wg sync.WaitGroup
+	for _, span := range [][2]int{{0, half}, {half, rows}} {
+		wg.Go(func() {
+			for r := span[0]; r < span[1]; r++ {
+				slices.Sort(packed[ptr[r]:ptr[r+1]])
+			}
+		})
 	}
-	for i := range numItems {
-		ptr[i+1] += ptr[i]
-	}
-	order := make([]uint32, len(items))
-	for k, i := range items {
-		order[ptr[i]] = uint32(k)
-		ptr[i]++
-	}
-	return order
+	wg.Wait()
 }
 
-// dedupe merges adjacent equal items within each row, summing their values
-// in float64, and rewrites ptr in place. It returns right-sized slices when
-// merging freed a noticeable share of the space.
-func dedupe(ptr []int64, item []uint32, val []float32) ([]uint32, []float32) {
+// dedupe merges adjacent equal items within each sorted row, summing their
+// weights in float64, rewrites ptr in place and unpacks the result.
+func dedupe(ptr []int64, packed []uint64) ([]uint32, []float32) {
 	w := int64(0)
 	for r := 0; r+1 < len(ptr); r++ {
 		start, end := ptr[r], ptr[r+1]
 		ptr[r] = w
 		for p := start; p < end; {
-			it, sum := item[p], float64(val[p])
-			for p++; p < end && item[p] == it; p++ {
-				sum += float64(val[p])
+			it := packed[p] >> 32
+			sum := float64(math.Float32frombits(uint32(packed[p])))
+			for p++; p < end && packed[p]>>32 == it; p++ {
+				sum += float64(math.Float32frombits(uint32(packed[p])))
 			}
-			item[w], val[w] = it, float32(sum)
+			packed[w] = it<<32 | uint64(math.Float32bits(float32(sum)))
 			w++
 		}
 	}
 	ptr[len(ptr)-1] = w
-	if w < int64(len(item))*3/4 {
-		return append([]uint32(nil), item[:w]...), append([]float32(nil), val[:w]...)
+	item, val := make([]uint32, w), make([]float32, w)
+	for p, v := range packed[:w] {
+		item[p], val[p] = uint32(v>>32), math.Float32frombits(uint32(v))
 	}
-	return item[:w:w], val[:w:w]
+	return item, val
 }
 
 // buildTranspose fills the item-major arrays from the user-major ones.

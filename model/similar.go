@@ -30,6 +30,7 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 	m = m.Downsample(opt.MaxUserItems, opt.Seed)
 	var (
 		newRow func() rowFunc
+		orig   []uint32
 		err    error
 	)
 	switch {
@@ -38,7 +39,8 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 	case opt.Metric == Cosine && opt.Weighted, opt.Metric.cosineFamily():
 		newRow = weightedRows(m, &opt)
 	default:
-		newRow = binaryRows(m, &opt)
+		m, orig = relabel(m)
+		newRow = binaryRows(m, &opt, orig)
 	}
 	if err != nil {
 		return nil, err
@@ -48,7 +50,7 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 		extra = int64(m.NumItems)
 	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, extra), workers, opt.topN(), newRow)
+	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, extra), workers, opt.topN(), newRow, orig)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}
@@ -101,8 +103,9 @@ func splitWork(rows, cols *Matrix, workers int, extra int64) []chunk {
 // forEachRow runs row over every item on the given number of workers.
 // Workers claim chunks in turn; each chunk's output lands in its own slot,
 // so the assembled result does not depend on which worker ran what. The
-// context is checked before each chunk.
-func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc) (*Neighbors, error) {
+// context is checked before each chunk. orig, when not nil, maps m's items
+// to the ids of the result (see relabel).
+func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc, orig []uint32) (*Neighbors, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(chunks)) {
@@ -130,29 +133,37 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return assemble(m.NumItems, chunks), nil
+	return assemble(m.NumItems, chunks, orig), nil
 }
 
-func assemble(numItems int, chunks []chunk) *Neighbors {
-	total := 0
-	for _, c := range chunks {
-		total += len(c.cands)
-	}
-	nb := &Neighbors{
-		Ptr:   make([]int64, 0, numItems+1),
-		Item:  make([]uint32, 0, total),
-		Score: make([]float64, 0, total),
-		Count: make([]uint32, 0, total),
-	}
-	nb.Ptr = append(nb.Ptr, 0)
-	for _, c := range chunks {
-		for _, n := range c.lens {
-			nb.Ptr = append(nb.Ptr, nb.Ptr[len(nb.Ptr)-1]+int64(n))
+// assemble joins the chunks' lists. Row i of the chunks belongs to item i,
+// or to item orig[i] when the rows were computed on a relabelled matrix.
+func assemble(numItems int, chunks []chunk, orig []uint32) *Neighbors {
+	id := func(i int) int {
+		if orig == nil {
+			return i
 		}
-		for _, cd := range c.cands {
-			nb.Item = append(nb.Item, cd.item)
-			nb.Score = append(nb.Score, cd.score)
-			nb.Count = append(nb.Count, cd.count)
+		return int(orig[i])
+	}
+	nb := &Neighbors{Ptr: make([]int64, numItems+1)}
+	for _, c := range chunks {
+		for r, n := range c.lens {
+			nb.Ptr[id(c.lo+r)+1] = int64(n)
+		}
+	}
+	for i := range numItems {
+		nb.Ptr[i+1] += nb.Ptr[i]
+	}
+	total := nb.Ptr[numItems]
+	nb.Item, nb.Score, nb.Count = make([]uint32, total), make([]float64, total), make([]uint32, total)
+	for _, c := range chunks {
+		off := 0
+		for r, n := range c.lens {
+			dst := nb.Ptr[id(c.lo+r)]
+			for k, cd := range c.cands[off : off+int(n)] {
+				nb.Item[dst+int64(k)], nb.Score[dst+int64(k)], nb.Count[dst+int64(k)] = cd.item, cd.score, cd.count
+			}
+			off += int(n)
 		}
 	}
 	return nb
@@ -196,8 +207,9 @@ func (a *accumulator) cooccur(rows, cols *Matrix, i int) {
 	a.touched = buf[:n]
 }
 
-// binaryRows scores pairs from c_i, c_j, c_ij and N alone.
-func binaryRows(m *Matrix, opt *Options) func() rowFunc {
+// binaryRows scores pairs from c_i, c_j, c_ij and N alone. The candidates
+// carry orig[j] when orig is not nil (m relabelled).
+func binaryRows(m *Matrix, opt *Options, orig []uint32) func() rowFunc {
 	deg := itemDegrees(m)
 	sc := newScorer(opt.Metric, int64(m.ActiveUsers()), deg, deg)
 	minSupport, minScore := opt.minSupport(), opt.MinScore
@@ -205,6 +217,10 @@ func binaryRows(m *Matrix, opt *Options) func() rowFunc {
 		acc := newAccumulator(m.NumItems)
 		return func(i int, top *topK) {
 			acc.cooccur(m, m, i)
+			if sc.metric == Cosine {
+				cosineRow(acc, top, i, sc.rowRs[i], sc.colRs, minSupport, minScore, orig)
+				return
+			}
 			ci := int64(deg[i])
 			for _, j := range acc.touched {
 				c := acc.counts[j]
@@ -214,11 +230,35 @@ func binaryRows(m *Matrix, opt *Options) func() rowFunc {
 				}
 				s := sc.score(uint32(i), j, ci, int64(deg[j]), int64(c))
 				if s >= minScore {
-					top.push(candidate{score: s, item: j, count: c})
+					top.push(candidate{score: s, item: origID(orig, j), count: c})
 				}
 			}
 		}
 	}
+}
+
+// cosineRow is the scoring loop of binaryRows for cosine, the default
+// metric, without the metric switch and the degree lookups: the same
+// arithmetic as scorer.score, in the same order.
+func cosineRow(acc *accumulator, top *topK, i int, rsI float64, rs []float64, minSupport uint32, minScore float64, orig []uint32) {
+	counts := acc.counts
+	for _, j := range acc.touched {
+		c := counts[j]
+		counts[j] = 0
+		if int(j) == i || c < minSupport {
+			continue
+		}
+		if s := float64(c) * rsI * rs[j]; s >= minScore {
+			top.push(candidate{score: s, item: origID(orig, j), count: c})
+		}
+	}
+}
+
+func origID(orig []uint32, j uint32) uint32 {
+	if orig == nil {
+		return j
+	}
+	return orig[j]
 }
 
 // itemDegrees returns c_i for every item, compact so that the random

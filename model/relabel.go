@@ -1,0 +1,52 @@
+package model
+
+import (
+	"math"
+	"slices"
+)
+
+// relabel returns a copy of m whose items are renumbered by descending
+// number of users (ties by id), and orig, which maps a new id back to the
+// item's id in m.
+//
+// The kernel's dense accumulators are indexed by item. On long-tailed data
+// a few items take most interactions; numbered first, their counters share
+// a few cache lines and stay in L1/L2 instead of being scattered over the
+// whole array, which roughly halves the cost of counting. Neighbour lists
+// computed on the copy carry orig ids and are put back in m's order by
+// assemble, and ties are still broken by m's ids, so the result is the
+// same as without relabelling.
+func relabel(m *Matrix) (*Matrix, []uint32) {
+	orig := make([]uint32, m.NumItems)
+	for i := range orig {
+		orig[i] = uint32(i)
+	}
+	deg := itemDegrees(m)
+	slices.SortStableFunc(orig, func(a, b uint32) int { return int(deg[b]) - int(deg[a]) })
+	newID := make([]uint32, m.NumItems)
+	for k, i := range orig {
+		newID[i] = uint32(k)
+	}
+	out := &Matrix{NumUsers: m.NumUsers, NumItems: m.NumItems, UserPtr: m.UserPtr}
+	packed := make([]uint64, len(m.UserItem))
+	for p, i := range m.UserItem {
+		packed[p] = uint64(newID[i])<<32 | uint64(math.Float32bits(m.UserVal[p]))
+	}
+	sortRows(m.UserPtr, packed)
+	out.UserItem = make([]uint32, len(packed))
+	out.UserVal = make([]float32, len(packed))
+	for p, v := range packed {
+		out.UserItem[p], out.UserVal[p] = uint32(v>>32), math.Float32frombits(uint32(v))
+	}
+	// The item-major side is m's columns in the new order.
+	out.ItemPtr = make([]int64, m.NumItems+1)
+	out.ItemUser = make([]uint32, 0, len(m.ItemUser))
+	out.ItemVal = make([]float32, 0, len(m.ItemVal))
+	for k, i := range orig {
+		lo, hi := m.ItemPtr[i], m.ItemPtr[i+1]
+		out.ItemUser = append(out.ItemUser, m.ItemUser[lo:hi]...)
+		out.ItemVal = append(out.ItemVal, m.ItemVal[lo:hi]...)
+		out.ItemPtr[k+1] = int64(len(out.ItemUser))
+	}
+	return out, orig
+}
