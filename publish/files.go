@@ -282,6 +282,7 @@ type ModelDir struct {
 	Manifest DirManifest // as written
 	Counts   DirCounts   // what the files hold now (they may have been edited since)
 	Model    *Model
+	Fields   []string // the distinct feature field names, sorted
 
 	neighbors *columnFile
 	features  *columnFile
@@ -397,9 +398,11 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	d.features = cf
 	h := &fileHashes{f: cf}
 	var idx hashIndexer
+	fields := make(map[string]bool)
 	err = cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
 			row := lo + int64(k)
+			fields[c[colField].text[k]] = true
 			isNew, err := idx.add(row, user, c[colField].text[k])
 			if err != nil {
 				return err
@@ -415,6 +418,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	}
 	h.end = cf.numRows()
 	d.Counts.Hashes, d.Counts.Features = int64(len(h.starts)), cf.numRows()
+	d.Fields = slices.Sorted(maps.Keys(fields))
 	return h, nil
 }
 

@@ -192,6 +192,9 @@ func TestModelDirRoundTrip(t *testing.T) {
 			if got, want := d.Manifest.Counts.Hashes, d.Counts.Hashes; got != want {
 				t.Errorf("manifest counts %d hashes, files hold %d", got, want)
 			}
+			if c.users > 0 && !slices.Contains(d.Fields, "field.0") || slices.Contains(d.Fields, "field.5") {
+				t.Errorf("Fields %v", d.Fields)
+			}
 			if d.Manifest.Timings["model"] != 1.5 || d.Manifest.Timings["write_files"] <= 0 {
 				t.Errorf("timings %v", d.Manifest.Timings)
 			}
