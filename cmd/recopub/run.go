@@ -28,6 +28,8 @@ type runCommand struct {
 	pub   publishFlags
 	cfg   configFlags
 	mets  metricsFlags
+	feat  featuresFlags // features_target.go
+	out   outFlags      // out.go
 
 	dryRun      bool
 	summaryPath string
@@ -50,6 +52,8 @@ func (c *runCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	c.cfg.register(fs)
 	c.mets.register(fs)
+	c.feat.register(fs)
+	c.out.register(fs)
 	return fs
 }
 
@@ -70,6 +74,9 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := c.model.validate(c.in.opt.Workers); err != nil {
+		return err
+	}
+	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}
 	c.stages = make(map[string]float64)
@@ -145,10 +152,6 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		Files: ds.Stats.Files, Users: users.Len(), Items: len(ds.Items), Metric: c.model.opt.Metric.String(),
 		Stages: c.stages,
 	}
-	if c.dryRun {
-		sum.ListsWritten = int64(listsWithNeighbours(nb))
-		return sum, nil
-	}
 	params := make(map[string]any)
 	c.in.parameters(params)
 	c.model.parameters(params)
@@ -159,7 +162,12 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		Inputs:     inputs(ds),
 		Counts:     map[string]any{"events_read": ds.Stats.Read, "events_kept": ds.Stats.Kept, "events_dropped": ds.Stats.Dropped},
 	}
-	return sum, c.publish(ctx, rdb, m, sum)
+	if c.dryRun {
+		sum.ListsWritten = int64(listsWithNeighbours(nb))
+		return sum, c.writeOut(ctx, m, sum)
+	}
+	c.feat.events = ds.Events
+	return sum, c.publishModel(ctx, rdb, m, sum)
 }
 
 func inputs(ds *features.Dataset) []publish.Input {
