@@ -22,17 +22,20 @@ var configSections = map[string][]string{
 	"input": {"events", "profiles", "user-col", "anon-col", "item-col", "event-col", "time-col",
 		"event-weights", "purchase-event", "now", "max-future", "max-bad-fraction",
 		"profile-id-col", "profile-cols", "workers"},
-	"model":   {"metric", "top-n", "min-support", "min-score", "max-user-items", "seed"},
-	"publish": {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary"},
-	"redis":   {"redis", "redis-ca", "namespace"},
-	"log":     {"log-level"},
-	"metrics": {"metrics-textfile", "pushgateway"},
+	"model":    {"metric", "top-n", "min-support", "min-score", "max-user-items", "seed"},
+	"publish":  {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary", "out"},
+	"features": {"features-target", "features-prefix"},
+	"redis":    {"redis", "redis-ca", "namespace"},
+	"log":      {"log-level"},
+	"metrics":  {"metrics-textfile", "pushgateway"},
 }
 
 // configAlias renames flags whose file key reads better otherwise.
 var configAlias = map[string]string{
 	"redis":            "redis.url",
 	"redis-ca":         "redis.ca",
+	"features-target":  "features.target",
+	"features-prefix":  "features.prefix",
 	"log-level":        "log.level",
 	"metrics-textfile": "metrics.textfile",
 }
