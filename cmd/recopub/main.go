@@ -81,6 +81,7 @@ Usage:
 Commands:
   gen        write a synthetic RudderStack-shaped export
   run        load exports, compute neighbours and features, publish a version
+  publish    publish a model directory written by 'run --dry-run --out DIR'
   eval       measure offline how well the lists would recommend (precision, recall, nDCG, MAP)
   import-csv convert a public CSV dataset (Online Retail, Groceries, ratings) to a Parquet export
   similar    print the live neighbours of an item
@@ -108,6 +109,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &genCommand{m: m}
 	case "run":
 		cmd = &runCommand{m: m}
+	case "publish":
+		cmd = &publishCommand{m: m}
 	case "similar":
 		cmd = &similarCommand{m: m}
 	case "user":
