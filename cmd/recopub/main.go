@@ -85,6 +85,8 @@ Commands:
   eval       measure offline how well the lists would recommend (precision, recall, nDCG, MAP)
   import-csv convert a public CSV dataset (Online Retail, Groceries, ratings) to a Parquet export
   similar    print the live neighbours of an item
+  recommend  print a user's live recommendations
+  serve      serve the live version over HTTP (similar, recommend, versions, metrics)
   user       print the live feature hash of a user
   versions   list published versions
   rollback   make an earlier version live again
@@ -111,6 +113,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &runCommand{m: m}
 	case "publish":
 		cmd = &publishCommand{m: m}
+	case "recommend":
+		cmd = &recommendCommand{m: m}
+	case "serve":
+		cmd = &serveCommand{m: m}
 	case "similar":
 		cmd = &similarCommand{m: m}
 	case "user":
