@@ -165,6 +165,8 @@ type ClientStats struct {
 	VersionChanges int64 // times the cached live version changed
 	Retries        int64 // calls run again on a newer version
 	RedisErrors    int64 // round trips that failed
+	CacheHits      int64 // lists answered from the cache
+	CacheMisses    int64 // lists read from Redis
 }
 
 type clientStats struct {
@@ -177,6 +179,8 @@ func (c *Client) Stats() ClientStats {
 		VersionChanges: c.stats.changes.Load(),
 		Retries:        c.stats.retries.Load(),
 		RedisErrors:    c.stats.redisErrors.Load(),
+		CacheHits:      c.cache.hits.Load(),
+		CacheMisses:    c.cache.misses.Load(),
 	}
 }
 

@@ -24,6 +24,15 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	return c.refresh(ctx)
 }
 
+// CachedVersion returns the live version id as last resolved, without
+// asking Redis, or "" before the first resolution.
+func (c *Client) CachedVersion() string {
+	if lv := c.cur.Load(); lv != nil {
+		return lv.id
+	}
+	return ""
+}
+
 // isLive reports whether v is the cached live version.
 func (c *Client) isLive(v string) bool {
 	lv := c.cur.Load()

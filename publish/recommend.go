@@ -233,9 +233,10 @@ func (c *Client) makeProfile(live, batch []any) profile {
 
 // lists reads, in one round trip, the neighbour list of each purchase,
 // the segment list, the popularity list and the live version id, except
-// the lists the cache holds. It returns the lists in that order (the
-// segment list only with segment columns) and the live version ("" when
-// there is none).
+// the lists the cache holds; when it holds them all and the user's batch
+// hash was found, it makes no round trip. It returns the lists in that
+// order (the segment list only with segment columns) and the live version
+// ("" when there is none or it was not read).
 func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *RecommendOptions) ([][]redis.Z, string, error) {
 	keys := make([]string, 0, len(p.history)+2)
 	need := make([]int, 0, len(p.history)+2)
@@ -260,6 +261,11 @@ func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *Rec
 			continue
 		}
 		cmds[i] = pl.ZRevRangeWithScores(cctx, key, 0, int64(c.cache.depth(need[i])-1))
+	}
+	if pl.Len() == 0 && p.batch {
+		// Everything came from the cache, so nothing can be missing: the
+		// user's batch hash was there and cached lists are whole.
+		return out, "", nil
 	}
 	cur := pl.Get(cctx, c.keys.Current())
 	if _, err := pl.Exec(cctx); err != nil && !errors.Is(err, redis.Nil) {

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,6 +18,8 @@ import (
 // which change as events arrive and are never cached.
 type listCache struct {
 	max int // entries kept at most; 0 turns the cache off
+
+	hits, misses atomic.Int64
 
 	mu      sync.RWMutex
 	version string
@@ -43,17 +46,18 @@ func (lc *listCache) depth(need int) int {
 // get returns the first need members of the list at key of version v.
 func (lc *listCache) get(v, key string, need int) ([]redis.Z, bool) {
 	if lc.max <= 0 {
+		lc.misses.Add(1)
 		return nil, false
 	}
 	lc.mu.RLock()
-	defer lc.mu.RUnlock()
-	if lc.version != v {
-		return nil, false
-	}
 	l, ok := lc.lists[key]
-	if !ok || (len(l.head) < need && !l.whole) {
+	ok = ok && lc.version == v && (len(l.head) >= need || l.whole)
+	lc.mu.RUnlock()
+	if !ok {
+		lc.misses.Add(1)
 		return nil, false
 	}
+	lc.hits.Add(1)
 	return l.head[:min(need, len(l.head))], true
 }
 

@@ -3,7 +3,6 @@ package publish_test
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -26,10 +25,10 @@ import (
 var benchFixture = fixture{Items: 20000, Users: 100000, Depth: 50, Seed: 42}
 
 const (
-	benchProtocol = 2    // RESP2: Redis 7.0 formats scores in RESP3 replies twice as slowly
-	benchCallers  = 50   // concurrent callers
-	benchCalls    = 1000 // calls per caller per b.Loop iteration
-	benchFlips    = 100  // flips with cleanup during BenchmarkLoad/UnderFlips
+	benchProtocol = 2   // RESP2: Redis 7.0 formats scores in RESP3 replies twice as slowly
+	benchCallers  = 50  // concurrent callers
+	benchCalls    = 400 // calls per caller per b.Loop iteration
+	benchFlips    = 100 // flips with cleanup during BenchmarkLoad/UnderFlips
 )
 
 // BenchmarkLoad measures the read client against a private redis-server
@@ -49,62 +48,91 @@ func BenchmarkLoad(b *testing.B) {
 	v := MustPublish(b, rdb, benchFixture.Model())
 	mustLiveHashes(b, rdb, benchFixture)
 	b.Logf("published %d lists of %d and %d user hashes in %v", benchFixture.Items, benchFixture.Depth, benchFixture.Users, time.Since(t0).Round(time.Millisecond))
-	c := publish.NewClient(rdb, publish.ClientOptions{})
-
-	f := benchFixture
-	neighbors := func(rng *rand.Rand) error {
-		_, _, err := c.Neighbors(ctx, "i"+strconv.Itoa(rng.IntN(f.Items)), 10)
-		return err
-	}
-	recommend := func(opt publish.RecommendOptions) func(*rand.Rand) error {
-		return func(rng *rand.Rand) error {
-			_, err := c.Recommend(ctx, "u"+strconv.Itoa(rng.IntN(f.Users)), 10, opt)
-			return err
-		}
-	}
-	serverMerge := func(rng *rand.Rand) error {
-		_, err := zunionRecommend(ctx, rdb, v, "u"+strconv.Itoa(rng.IntN(f.Users)), 10)
-		return err
-	}
-	runLoad := func(b *testing.B, rate int, call func(*rand.Rand) error) { runLoadCPU(b, rdb, rate, call) }
-	for _, rate := range []int{0, 10000} {
-		mode := "closed"
-		if rate > 0 {
-			mode = fmt.Sprintf("paced=%d/s", rate)
-		}
-		b.Run("Neighbors/"+mode, func(b *testing.B) { runLoad(b, rate, neighbors) })
-		b.Run("Recommend/"+mode, func(b *testing.B) { runLoad(b, rate, recommend(publish.RecommendOptions{})) })
-	}
-	// How the neighbour lists are merged: the head of each list in the
-	// client (the default), whole lists in the client, or ZUNION on the
-	// server (single server only: its keys span slots on a cluster).
-	b.Run("Recommend/merge=client-whole-lists/closed", func(b *testing.B) {
-		runLoad(b, 0, recommend(publish.RecommendOptions{Depth: f.Depth}))
-	})
-	b.Run("Recommend/merge=server-zunion/closed", func(b *testing.B) { runLoad(b, 0, serverMerge) })
-
-	// The same client over go-redis' full-duplex autopipeliner, which
-	// coalesces the pipelines of concurrent calls into shared writes.
 	ap, err := rdb.AutoPipelineWithOptions(&redis.AutoPipelineOptions{FullDuplex: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ap.Close() })
-	apc := publish.NewClient(ap, publish.ClientOptions{})
-	b.Run("Recommend/autopipeline/closed", func(b *testing.B) {
-		runLoad(b, 0, func(rng *rand.Rand) error {
-			_, err := apc.Recommend(ctx, "u"+strconv.Itoa(rng.IntN(f.Users)), 10, publish.RecommendOptions{})
-			return err
-		})
-	})
-	b.Run("Neighbors/autopipeline/closed", func(b *testing.B) {
-		runLoad(b, 0, func(rng *rand.Rand) error {
-			_, _, err := apc.Neighbors(ctx, "i"+strconv.Itoa(rng.IntN(f.Items)), 10)
-			return err
-		})
-	})
 
+	f := benchFixture
+	clients := map[string]*publish.Client{
+		"":             publish.NewClient(rdb, publish.ClientOptions{}),
+		"nocache":      publish.NewClient(rdb, publish.ClientOptions{CacheLists: -1}),
+		"autopipeline": publish.NewClient(ap, publish.ClientOptions{}),
+		"cache=all":    publish.NewClient(rdb, publish.ClientOptions{CacheLists: f.Items + 100}),
+	}
+	for _, c := range clients {
+		warmUp(b, c, f)
+	}
+	neighbors := func(c *publish.Client) func(*rand.Rand) error {
+		return func(rng *rand.Rand) error {
+			_, _, err := c.Neighbors(ctx, "i"+strconv.Itoa(rng.IntN(f.Items)), 10)
+			return err
+		}
+	}
+	recommend := func(c *publish.Client, opt publish.RecommendOptions) func(*rand.Rand) error {
+		return func(rng *rand.Rand) error {
+			_, err := c.Recommend(ctx, "u"+strconv.Itoa(rng.IntN(f.Users)), 10, opt)
+			return err
+		}
+	}
+	cases := []struct {
+		name string
+		rate int
+		call func(*rand.Rand) error
+		c    *publish.Client
+	}{
+		{"Neighbors/closed", 0, neighbors(clients[""]), clients[""]},
+		{"Neighbors/paced=10000/s", 10000, neighbors(clients[""]), clients[""]},
+		{"Recommend/closed", 0, recommend(clients[""], publish.RecommendOptions{}), clients[""]},
+		{"Recommend/paced=5000/s", 5000, recommend(clients[""], publish.RecommendOptions{}), clients[""]},
+		{"Neighbors/cache=all/closed", 0, neighbors(clients["cache=all"]), clients["cache=all"]},
+		{"Recommend/cache=all/closed", 0, recommend(clients["cache=all"], publish.RecommendOptions{}), clients["cache=all"]},
+		{"Neighbors/autopipeline/closed", 0, neighbors(clients["autopipeline"]), clients["autopipeline"]},
+		{"Recommend/autopipeline/closed", 0, recommend(clients["autopipeline"], publish.RecommendOptions{}), clients["autopipeline"]},
+		{"Neighbors/nocache/closed", 0, neighbors(clients["nocache"]), clients["nocache"]},
+		// How the neighbour lists are merged, without the cache: the
+		// head of each list in the client (the default), whole lists in
+		// the client, or ZUNION on the server (single server only: the
+		// lists span slots on a cluster).
+		{"Recommend/nocache/merge=client-head/closed", 0, recommend(clients["nocache"], publish.RecommendOptions{}), clients["nocache"]},
+		{"Recommend/nocache/merge=client-whole/closed", 0, recommend(clients["nocache"], publish.RecommendOptions{Depth: f.Depth}), clients["nocache"]},
+		{"Recommend/nocache/merge=server-zunion/closed", 0, func(rng *rand.Rand) error {
+			_, err := zunionRecommend(ctx, rdb, v, "u"+strconv.Itoa(rng.IntN(f.Users)), 10)
+			return err
+		}, nil},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			var st0 publish.ClientStats
+			if tc.c != nil {
+				st0 = tc.c.Stats()
+			}
+			runLoadCPU(b, rdb, tc.rate, tc.call)
+			if tc.c != nil {
+				st := tc.c.Stats()
+				hits, misses := st.CacheHits-st0.CacheHits, st.CacheMisses-st0.CacheMisses
+				b.ReportMetric(float64(hits)/float64(max(1, hits+misses)), "cache-hit-ratio")
+			}
+		})
+	}
 	b.Run("UnderFlips", benchUnderFlips)
+}
+
+// warmUp reads every neighbour list and the fill lists once, as a service
+// does in its first seconds.
+func warmUp(tb testing.TB, c *publish.Client, f fixture) {
+	ctx := context.Background()
+	for i := range f.Items {
+		if _, _, err := c.Neighbors(ctx, "i"+strconv.Itoa(i), 10); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for j := range 200 {
+		if _, err := c.Recommend(ctx, "u"+strconv.Itoa(j), 10, publish.RecommendOptions{}); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
 
 // benchUnderFlips reads with 50 callers through a client that follows the

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/recopub/recopub/publish"
+	"github.com/redis/go-redis/v9"
+)
+
+// serveCommand runs the HTTP API over the live version.
+type serveCommand struct {
+	m *Main
+
+	addr            string
+	maxN            int
+	shutdownTimeout time.Duration
+	autopipeline    bool
+	logLevel        string
+	redis           redisFlags
+	client          clientFlags
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	fs := c.m.newFlagSet("serve", "serve [--addr :8080] [--redis URL] [flags]")
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
+	fs.IntVar(&c.maxN, "max-n", 100, "largest n a request may ask for")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
+	fs.BoolVar(&c.autopipeline, "autopipeline", false, "share Redis writes between concurrent requests (go-redis' full-duplex autopipeliner, experimental)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	c.redis.register(fs, c.m.Getenv)
+	c.client.register(fs, 250*time.Millisecond)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos)
+	}
+	if c.maxN < 1 || c.maxN > publish.MaxResults {
+		return usagef("--max-n %d: want 1 to %d", c.maxN, publish.MaxResults)
+	}
+	log, err := c.m.newLogger(c.logLevel)
+	if err != nil {
+		return err
+	}
+	c.redis.url, err = serveRedisURL(c.redis.url, c.client.timeout)
+	if err != nil {
+		return err
+	}
+	rdb, err := c.redis.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	return c.serve(ctx, log, rdb)
+}
+
+// serveRedisURL adds serving defaults to a Redis URL unless it sets them:
+// socket timeouts as short as the per-call deadline, and RESP2, whose
+// replies Redis 7.0 formats scores into twice as fast as RESP3's.
+func serveRedisURL(raw string, timeout time.Duration) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", usagef("--redis %s: want a redis:// or rediss:// URL", redactURL(raw))
+	}
+	q := u.Query()
+	for k, v := range map[string]string{
+		"read_timeout":  timeout.String(),
+		"write_timeout": timeout.String(),
+		"protocol":      "2",
+	} {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.UniversalClient) error {
+	reader := rdb
+	if c.autopipeline {
+		ap, err := autopipeliner(rdb)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer ap.Close()
+		reader = ap
+	}
+	cl := publish.NewClient(reader, c.client.options(c.redis.namespace))
+	s := &server{
+		cl: cl, rdb: rdb, keys: c.redis.keys(), maxN: c.maxN,
+		timeout: max(c.client.timeout, time.Second), log: log, metrics: newHTTPMetrics(),
+	}
+	if v, err := cl.Version(ctx); err != nil {
+		// Serve anyway: /healthz says 503 until Redis answers.
+		log.Warn("no live version yet", "redis", redactURL(c.redis.url), "error", err.Error())
+	} else {
+		log.Info("live version", "version", v)
+	}
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	go cl.Watch(watchCtx)
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return c.m.fail("serve", err)
+	}
+	srv := &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "redis", redactURL(c.redis.url), "namespace", c.redis.namespace)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return c.m.fail("serve", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return c.m.fail("serve", fmt.Errorf("shutdown: %w", err))
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return c.m.fail("serve", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// autopipeliner wraps rdb in go-redis' full-duplex autopipeliner.
+func autopipeliner(rdb redis.UniversalClient) (*redis.AutoPipeliner, error) {
+	opt := &redis.AutoPipelineOptions{FullDuplex: true}
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.AutoPipelineWithOptions(opt)
+	case *redis.ClusterClient:
+		return c.AutoPipelineWithOptions(opt)
+	}
+	return nil, fmt.Errorf("--autopipeline: not available for %T", rdb)
+}
