@@ -20,6 +20,7 @@ var errLocked = publish.ErrLocked
 type redisFlags struct {
 	url       string
 	namespace string
+	cluster   bool   // --cluster: the URL's address is a seed of a Redis Cluster
 	ca        string // --redis-ca, see tls.go
 }
 
@@ -31,13 +32,14 @@ func (r *redisFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&r.url, "redis", def, "Redis URL (redis://[user:password@]host:port/db; a cluster as redis://h1:p1?addr=h2:p2); default $REDIS_URL")
 	fs.Lookup("redis").DefValue = redactURL(def) // -h must not print $REDIS_URL's password
 	fs.StringVar(&r.namespace, "namespace", publish.DefaultNamespace, "key namespace")
+	fs.BoolVar(&r.cluster, "cluster", false, "--redis is one seed address of a Redis Cluster (the other masters are discovered)")
 	r.registerTLS(fs)
 }
 
 func (r *redisFlags) keys() publish.Keys { return publish.Keys{Namespace: r.namespace} }
 
 // client opens a client for the URL: a cluster client when the URL names
-// several addresses.
+// several addresses (redis://h1:p1?addr=h2:p2) or --cluster is given.
 func (r *redisFlags) client() (redis.UniversalClient, error) {
 	if err := publish.ValidNamespace(r.namespace); err != nil {
 		return nil, usageError{err}
@@ -46,7 +48,7 @@ func (r *redisFlags) client() (redis.UniversalClient, error) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 		return nil, usagef("--redis %s: want a redis:// or rediss:// URL", redactURL(r.url))
 	}
-	if u.Query().Has("addr") {
+	if r.cluster || u.Query().Has("addr") {
 		opt, err := redis.ParseClusterURL(r.url)
 		if err != nil {
 			return nil, usagef("--redis %s: %v", redactURL(r.url), err)

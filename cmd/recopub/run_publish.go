@@ -23,6 +23,12 @@ type publishFlags struct {
 	noRestore bool
 	embedded  bool
 	show      int
+	force     bool
+
+	// lock is the run lock. connect takes it, so that a second run fails
+	// in seconds instead of after computing its model, and it is held
+	// until the run ends.
+	lock *publish.Lock
 }
 
 func (f *publishFlags) register(fs *flag.FlagSet) {
@@ -33,20 +39,25 @@ func (f *publishFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
 	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
 	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")
+	fs.BoolVar(&f.force, "force", false, "write even when the memory preflight says the version does not fit under maxmemory")
 }
 
-// publish takes the run lock, writes and flips the version, then removes
-// versions no longer retained.
+// publish writes and flips the version under the run lock (taken here
+// unless connect took it), then removes versions no longer retained.
 func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *publish.Model, sum *summary) error {
 	t := time.Now()
 	keys := c.redis.keys()
-	lock, err := publish.AcquireLock(ctx, rdb, keys, c.pub.lockTTL)
-	if err != nil {
-		return fmt.Errorf("publish: %w", redisError(c.redis.url, err))
+	lock := c.pub.lock
+	if lock == nil {
+		var err error
+		if lock, err = publish.AcquireLock(ctx, rdb, keys, c.pub.lockTTL); err != nil {
+			return fmt.Errorf("publish: %w", redisError(c.redis.url, err))
+		}
+		defer lock.Release(context.WithoutCancel(ctx))
 	}
-	defer lock.Release(context.WithoutCancel(ctx))
 
-	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Seed: c.model.opt.Seed, Logger: c.log}
+	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
+		Seed: c.model.opt.Seed, Logger: c.log}
 	res, err := w.Write(ctx, m)
 	if err != nil {
 		return redisError(c.redis.url, err)
@@ -83,10 +94,34 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 // summary.
 func (c *runCommand) samplesOut() *bytes.Buffer { return &c.samples }
 
-// connect opens the Redis client, checks that the server answers and
-// notes the live version. With --embedded-fallback, when nothing answers it
+// connect opens the Redis client, checks that the server answers, notes
+// the live version and takes the run lock; stop releases the lock and
+// closes the client. With --embedded-fallback, when nothing answers it
 // starts an in-process miniredis instead and says so.
 func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func(), error) {
+	rdb, closeClient, err := c.dial(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.liveBefore, err = publish.Live(ctx, rdb, c.redis.keys()); err != nil {
+		closeClient()
+		return nil, nil, redisError(c.redis.url, err)
+	}
+	lock, err := publish.AcquireLock(ctx, rdb, c.redis.keys(), c.pub.lockTTL)
+	if err != nil {
+		closeClient()
+		return nil, nil, fmt.Errorf("publish: %w", redisError(c.redis.url, err))
+	}
+	c.pub.lock = lock
+	return rdb, func() {
+		if err := lock.Release(context.WithoutCancel(ctx)); err != nil {
+			c.log.Warn("run lock", "error", err.Error())
+		}
+		closeClient()
+	}, nil
+}
+
+func (c *runCommand) dial(ctx context.Context) (redis.UniversalClient, func(), error) {
 	rdb, err := c.redis.client()
 	if err != nil {
 		return nil, nil, err
@@ -95,10 +130,6 @@ func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func()
 	// the error names the cause (connection refused, auth, TLS).
 	err = rdb.Ping(ctx).Err()
 	if err == nil {
-		if c.liveBefore, err = publish.Live(ctx, rdb, c.redis.keys()); err != nil {
-			rdb.Close()
-			return nil, nil, redisError(c.redis.url, err)
-		}
 		return rdb, func() { rdb.Close() }, nil
 	}
 	rdb.Close()
