@@ -16,8 +16,12 @@ type Dataset struct {
 	// the input (files sorted by path, then row group, then row).
 	User  []uint32
 	Item  []uint32
-	Event []uint8
+	Event []uint16
 	Time  []uint32 // seconds since the Unix epoch, UTC
+
+	// Weight is the product of the WeightCol and QuantityCol values of
+	// each interaction; nil when neither column was asked for.
+	Weight []float32
 
 	Stats Stats
 	Files []FileStat
@@ -35,15 +39,35 @@ func (d *Dataset) EventCode(name string) int {
 	return i
 }
 
-// BytesPerEvent is the memory one interaction takes in a Dataset.
-const BytesPerEvent = 4 + 4 + 1 + 4
+// BytesPerEvent is the memory one interaction takes in a Dataset, not
+// counting Weight (4 more bytes when present).
+const BytesPerEvent = 4 + 4 + 2 + 4
 
-// Stats counts what Load read and why rows were dropped.
+// Stats counts what Load read and why events were dropped. An event is a
+// row, or one element of a row whose items are exploded from a list (a row
+// with an empty list counts as one event without an item), so Read = Kept
+// + DroppedTotal.
 type Stats struct {
 	Files   int              `json:"files"`
+	Pruned  int              `json:"files_pruned"` // files skipped by their dt= partition
 	Read    int64            `json:"events_read"`
 	Kept    int64            `json:"events_kept"`
 	Dropped map[string]int64 `json:"events_dropped"`
+}
+
+// Unusable returns the number of events dropped because they are bad
+// data, leaving out those dropped by choice (selected events, time window)
+// or as duplicates.
+func (s Stats) Unusable() int64 {
+	var n int64
+	for k, v := range s.Dropped {
+		switch k {
+		case DropUnknownEvent, DropOutOfWindow, DropDuplicate:
+		default:
+			n += v
+		}
+	}
+	return n
 }
 
 // DroppedTotal returns the number of rows dropped for any reason.
@@ -70,12 +94,15 @@ func (s *Stats) add(o Stats) {
 const (
 	DropNoUser       = "no_user_id"
 	DropNoItem       = "no_item_id"
+	DropNoEvent      = "no_event" // null or empty event name
 	DropBadTime      = "bad_time"
 	DropFutureTime   = "future_time"
 	DropOutOfWindow  = "out_of_window"
-	DropUnknownEvent = "unknown_event"
+	DropUnknownEvent = "unknown_event" // not named by EventWeights
 	DropIDTooLong    = "id_too_long"
 	DropInvalidUTF8  = "invalid_utf8"
+	DropBadWeight    = "bad_weight" // negative or not a finite number
+	DropBadItems     = "bad_items"  // a JSON items column that does not parse
 	DropDuplicate    = "duplicate_message_id"
 )
 

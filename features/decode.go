@@ -1,204 +1,159 @@
 package features
 
 import (
-	"fmt"
 	"math"
-	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
+	"slices"
 )
 
-// batchScratch holds per-batch buffers reused across batches.
-type batchScratch struct {
-	uid, aid, iid, eid []uint32
-	ts                 []int64
+// batch is a run of decoded events in a worker's scratch buffers: one
+// entry per row, or per list element when items are exploded.
+type batch struct {
+	n             int
+	uid, aid, iid []uint32 // aid is nil without an anonymous id column
+	eid           []uint32 // nil without an event column
+	ts            []int64
+	h             []uint64  // message id hashes; nil without a message id column
+	w             []float32 // weights; nil without weight columns
+	first         []bool    // first[i]: event i starts a row; nil when each event is a row
 }
 
-const badTime = math.MinInt64
+// drop reasons, indexing worker counters; reasonNames gives their names.
+const (
+	rNoUser = iota
+	rNoItem
+	rNoEvent
+	rIDTooLong
+	rInvalidUTF8
+	rUnknownEvent
+	rBadItems
+	rBadWeight
+	rBadTime
+	rFutureTime
+	rOutOfWindow
+	rDuplicate
+	numReasons
+)
 
-// decode appends the usable rows of one record batch to the worker's
-// slices and counts the rest by reason.
-func (w *worker) decode(p *filePlan, rec arrow.RecordBatch) error {
-	n := int(rec.NumRows())
-	s := &w.scratch
-	get := func(c column) arrow.Array {
-		if !c.present() {
-			return nil
+var reasonNames = [numReasons]string{
+	rNoUser: DropNoUser, rNoItem: DropNoItem, rNoEvent: DropNoEvent, rIDTooLong: DropIDTooLong,
+	rInvalidUTF8: DropInvalidUTF8, rUnknownEvent: DropUnknownEvent, rBadItems: DropBadItems,
+	rBadWeight: DropBadWeight, rBadTime: DropBadTime, rFutureTime: DropFutureTime,
+	rOutOfWindow: DropOutOfWindow, rDuplicate: DropDuplicate,
+}
+
+// idBadItems marks an element of a JSON items column that did not parse.
+const idBadItems = idMax
+
+// maxEvents is the number of distinct event names a Dataset can hold.
+const maxEvents = math.MaxUint16 + 1
+
+// appendRows appends the usable events of b to the worker's output and
+// counts the rest by reason.
+func (w *worker) appendRows(b *batch) {
+	n := b.n
+	w.read += int64(n)
+	k := len(w.user)
+	w.user = slices.Grow(w.user, n)[:k+n]
+	w.item = slices.Grow(w.item, n)[:k+n]
+	w.event = slices.Grow(w.event, n)[:k+n]
+	w.tm = slices.Grow(w.tm, n)[:k+n]
+	if b.w != nil {
+		w.weight = slices.Grow(w.weight, n)[:k+n]
+	}
+	user, item, event, tm := w.user, w.item, w.event, w.tm
+	keep := w.eventKeep(b)
+	lo, hi, future := w.lo, w.hi, w.future
+	counts := &w.counts
+	rowKept := false
+	for i := range n {
+		if b.first != nil && b.first[i] {
+			rowKept = false
 		}
-		idx := rec.Schema().FieldIndices(c.name)
-		if len(idx) == 0 {
-			return nil
+		u := b.uid[i]
+		if u == idNull && b.aid != nil {
+			u = b.aid[i]
 		}
-		return rec.Column(idx[0])
-	}
-	userCol, anonCol, itemCol := get(p.cols.user), get(p.cols.anon), get(p.cols.item)
-	eventCol, timeCol := get(p.cols.event), get(p.cols.time)
-	if userCol == nil || itemCol == nil || timeCol == nil {
-		return fmt.Errorf("record batch lacks a projected column")
-	}
-	s.uid = w.users.mapIDs(userCol, s.uid)
-	if anonCol != nil {
-		s.aid = w.users.mapIDs(anonCol, s.aid)
-	}
-	s.iid = w.items.mapIDs(itemCol, s.iid)
-	if eventCol != nil {
-		s.eid = w.events.mapIDs(eventCol, s.eid)
-	} else {
-		s.eid = resize(s.eid, n)
-		clear(s.eid)
-		if len(w.events.strs) == 0 {
-			w.events.id(NoEventName)
+		it, t := b.iid[i], b.ts[i]
+		ev := uint32(0)
+		if b.eid != nil {
+			ev = b.eid[i]
 		}
+		r := -1
+		switch {
+		case u == idNull:
+			r = rNoUser
+		case it == idNull:
+			r = rNoItem
+		case it == idBadItems:
+			r = rBadItems
+		case u == idTooLong || it == idTooLong || ev == idTooLong:
+			r = rIDTooLong
+		case u == idBadUTF8 || it == idBadUTF8 || ev == idBadUTF8:
+			r = rInvalidUTF8
+		case ev == idNull:
+			r = rNoEvent
+		case !keep[ev]:
+			r = rUnknownEvent
+		case b.w != nil && !(b.w[i] >= 0 && b.w[i] <= math.MaxFloat32):
+			r = rBadWeight
+		case t == badTime || t < 0 || t > math.MaxUint32:
+			r = rBadTime
+		case t > future:
+			r = rFutureTime
+		case t < lo || t >= hi:
+			r = rOutOfWindow
+		}
+		if r >= 0 {
+			counts[r]++
+			continue
+		}
+		user[k], item[k], event[k], tm[k] = u, it, uint16(ev), uint32(t)
+		if b.w != nil {
+			w.weight[k] = b.w[i]
+		}
+		w.maxT = max(w.maxT, t)
+		if b.h != nil {
+			switch {
+			case b.first == nil || !rowKept:
+				if h := b.h[i]; h != 0 {
+					w.dedup.add(h, uint32(k))
+				}
+				rowKept = true
+			default:
+				w.setCont(k)
+			}
+		}
+		k++
 	}
-	var err error
-	if s.ts, err = timeSeconds(timeCol, s.ts); err != nil {
-		return fmt.Errorf("column %q: %w", p.cols.time.name, err)
+	w.user, w.item, w.event, w.tm = user[:k], item[:k], event[:k], tm[:k]
+	if b.w != nil {
+		w.weight = w.weight[:k]
 	}
-	w.appendRows(n, anonCol != nil)
-	return nil
+}
+
+// setCont records that event k belongs to the same row as event k-1, so
+// dropping a duplicated row drops all its elements.
+func (w *worker) setCont(k int) {
+	for len(w.cont)*64 <= k {
+		w.cont = append(w.cont, 0)
+	}
+	w.cont[k/64] |= 1 << (k % 64)
+}
+
+// eventKeep returns, indexed by the worker's event ids, whether each event
+// is selected. Without EventWeights every event is; without an event
+// column the one implicit event is.
+func (w *worker) eventKeep(b *batch) []bool {
+	if b.eid == nil && w.events.len() == 0 {
+		w.events.id(NoEventName)
+	}
+	for len(w.keep) < w.events.len() {
+		name := w.events.str(uint32(len(w.keep)))
+		_, named := w.opt.EventWeights[name]
+		w.keep = append(w.keep, len(w.opt.EventWeights) == 0 || named)
+	}
+	return w.keep
 }
 
 // NoEventName names the events of a table that has no event column.
 const NoEventName = "Order Completed"
-
-func (w *worker) appendRows(n int, hasAnon bool) {
-	s := &w.scratch
-	st := &w.stats
-	st.Read += int64(n)
-	now := w.opt.now()
-	maxTime := now.Add(w.opt.maxFuture()).Unix()
-	keepEvent := w.eventFilter()
-	for i := range n {
-		u := s.uid[i]
-		if u == idNull && hasAnon {
-			u = s.aid[i]
-		}
-		it, ev, t := s.iid[i], s.eid[i], s.ts[i]
-		var reason string
-		switch {
-		case u == idNull:
-			reason = DropNoUser
-		case it == idNull:
-			reason = DropNoItem
-		case u == idTooLong || it == idTooLong:
-			reason = DropIDTooLong
-		case u == idBadUTF8 || it == idBadUTF8 || ev == idBadUTF8:
-			reason = DropInvalidUTF8
-		case ev >= idMax || !keepEvent(ev):
-			reason = DropUnknownEvent
-		case t == badTime || t < 0 || t > math.MaxUint32:
-			reason = DropBadTime
-		case t > maxTime:
-			reason = DropFutureTime
-		}
-		if reason != "" {
-			st.Dropped[reason]++
-			continue
-		}
-		w.user = append(w.user, u)
-		w.item = append(w.item, it)
-		w.event = append(w.event, uint8(ev))
-		w.tm = append(w.tm, uint32(t))
-	}
-	st.Kept = int64(len(w.user))
-}
-
-// eventFilter returns whether an event code is kept: all are when no
-// weights are given, otherwise only the named ones.
-func (w *worker) eventFilter() func(uint32) bool {
-	if len(w.opt.EventWeights) == 0 {
-		return func(ev uint32) bool { return ev < 256 }
-	}
-	return func(ev uint32) bool {
-		if int(ev) >= len(w.events.strs) {
-			return false
-		}
-		_, ok := w.opt.EventWeights[w.events.strs[ev]]
-		return ok
-	}
-}
-
-// timeSeconds converts a time column to Unix seconds, badTime for nulls
-// and unparseable values.
-func timeSeconds(col arrow.Array, out []int64) ([]int64, error) {
-	n := col.Len()
-	out = resize(out, n)
-	switch a := col.(type) {
-	case *array.Timestamp:
-		unit := a.DataType().(*arrow.TimestampType).Unit
-		div := int64(unit.Multiplier()) // units per second: 1, 1e3, 1e6, 1e9
-		div = int64(time.Second) / div
-		for i, v := range a.TimestampValues() {
-			out[i] = floorDiv(int64(v), div)
-		}
-	case *array.Int64:
-		for i, v := range a.Int64Values() {
-			out[i] = floorDiv(v, 1000)
-		}
-	case *array.Date32:
-		for i, v := range a.Date32Values() {
-			out[i] = int64(v) * 86400
-		}
-	case *array.Date64:
-		for i, v := range a.Date64Values() {
-			out[i] = floorDiv(int64(v), 1000)
-		}
-	case *array.String:
-		for i := range n {
-			out[i] = parseTime(a.Value(i))
-		}
-	case *array.LargeString:
-		for i := range n {
-			out[i] = parseTime(a.Value(i))
-		}
-	case *array.Dictionary:
-		vals, err := timeSeconds(a.Dictionary(), nil)
-		if err != nil {
-			return nil, err
-		}
-		for i := range n {
-			if a.IsValid(i) {
-				out[i] = vals[a.GetValueIndex(i)]
-			}
-		}
-	default:
-		return nil, fmt.Errorf("type %s; want %s", col.DataType(), wantTime)
-	}
-	if col.NullN() > 0 {
-		for i := range n {
-			if col.IsNull(i) {
-				out[i] = badTime
-			}
-		}
-	}
-	return out, nil
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && (a < 0) {
-		q--
-	}
-	return q
-}
-
-// isoLayouts are the ISO-8601 shapes accepted in string time columns,
-// tried in order. Times without a zone are taken as UTC.
-var isoLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999 -0700 MST",
-	"2006-01-02",
-}
-
-func parseTime(s string) int64 {
-	for _, l := range isoLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.Unix()
-		}
-	}
-	return badTime
-}

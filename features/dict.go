@@ -2,11 +2,12 @@ package features
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/zeebo/xxh3"
 )
 
 // Sentinel ids for values that cannot be used; real ids are smaller.
@@ -17,14 +18,33 @@ const (
 	idMax     = ^uint32(0) - 3
 )
 
-// dict numbers the distinct strings a worker has seen.
+// dict numbers the distinct valid id strings a worker has seen. It is an
+// open-addressing table keyed by a 96-bit xxh3 hash of the string: a
+// lookup touches one 16-byte slot and never the string itself, which
+// matters when millions of ids make every string access a cache miss. Two
+// distinct ids would have to share all 96 bits to be confused; among ten
+// million ids that happens with probability about 1e-15. Strings are kept
+// (for output) in a few large blocks rather than one allocation each,
+// which keeps millions of ids cheap for the garbage collector.
 type dict struct {
-	ids  map[string]uint32
-	strs []string
+	slots  []slot
+	mask   uint64
+	n      int        // number of ids
+	chunks [][]string // id -> string, in chunks of chunkSize that never move
+	block  []byte     // free tail of the current string block
+	sink   uint64     // keeps the loads of ids from being optimized away
 
 	// cache of mapped Arrow dictionaries: a column chunk's dictionary is
 	// shared by all its batches, so it is mapped once.
 	cache []mappedDict
+}
+
+// slot is a table entry: h is the low 64 bits of the hash (0 marks an
+// empty slot), h2 32 more bits.
+type slot struct {
+	h  uint64
+	h2 uint32
+	id uint32
 }
 
 type mappedDict struct {
@@ -32,7 +52,166 @@ type mappedDict struct {
 	vals []uint32
 }
 
-const dictCacheSize = 4
+const (
+	dictCacheSize = 4
+	blockSize     = 256 << 10
+	chunkBits     = 14
+	chunkSize     = 1 << chunkBits
+)
+
+// len returns the number of ids.
+func (d *dict) len() int { return d.n }
+
+// str returns the string of an id.
+func (d *dict) str(id uint32) string { return d.chunks[id>>chunkBits][id&(chunkSize-1)] }
+
+// strings returns all strings in id order.
+func (d *dict) strings() []string {
+	out := make([]string, 0, d.n)
+	for _, c := range d.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
+
+func newDict() dict {
+	const n = 1 << 10
+	return dict{slots: make([]slot, n), mask: n - 1}
+}
+
+// hash96 returns the 96 bits a dict keys on.
+func hash96(s string) (uint64, uint32) {
+	h := xxh3.HashString128(s)
+	lo := h.Lo
+	if lo == 0 {
+		lo = 1
+	}
+	return lo, uint32(h.Hi)
+}
+
+// bstr views b as a string without copying; the string must not outlive
+// b's contents.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// id returns s's id, adding it if new. s may alias a page buffer: it is
+// copied before it is kept. Invalid strings map to sentinels and are not
+// stored.
+func (d *dict) id(s string) uint32 {
+	h, h2 := hash96(s)
+	return d.idHashed(s, h, h2)
+}
+
+func (d *dict) idHashed(s string, h uint64, h2 uint32) uint32 {
+	i := h & d.mask
+	for {
+		e := &d.slots[i]
+		if e.h == h && e.h2 == h2 {
+			return e.id
+		}
+		if e.h == 0 {
+			break
+		}
+		i = (i + 1) & d.mask
+	}
+	switch {
+	case s == "":
+		return idNull
+	case len(s) > MaxIDLen:
+		return idTooLong
+	case !utf8.ValidString(s):
+		return idBadUTF8
+	}
+	id := uint32(d.n)
+	if d.n&(chunkSize-1) == 0 {
+		d.chunks = append(d.chunks, make([]string, 0, chunkSize))
+	}
+	c := &d.chunks[len(d.chunks)-1]
+	*c = append(*c, d.clone(s))
+	d.n++
+	d.slots[i] = slot{h: h, h2: h2, id: id}
+	if 4*d.n > 3*len(d.slots) {
+		d.grow()
+	}
+	return id
+}
+
+// ids maps many strings at once, as id would. The lookups of a dictionary
+// page are independent, so they are done in three loops: hash every key,
+// load every key's first slot (a loop so small that the processor keeps
+// dozens of those cache misses in flight at once), then resolve each key
+// with its slot most likely in cache. One by one, each lookup would wait
+// for its own miss.
+func (d *dict) ids(keys []string, out []uint32) {
+	const group = 256
+	var hs [group]uint64
+	var h2s [group]uint32
+	for g := 0; g < len(keys); g += group {
+		batch := keys[g:min(g+group, len(keys))]
+		for i, s := range batch {
+			hs[i], h2s[i] = hash96(s)
+		}
+		var sink uint64
+		slots, mask := d.slots, d.mask
+		for _, h := range hs[:len(batch)] {
+			sink += slots[h&mask].h
+		}
+		d.sink += sink
+		for i, s := range batch {
+			out[g+i] = d.idHashed(s, hs[i], h2s[i])
+		}
+	}
+}
+
+// find returns s's id without adding it.
+func (d *dict) find(s string) (uint32, bool) {
+	h, h2 := hash96(s)
+	for i := h & d.mask; ; i = (i + 1) & d.mask {
+		e := &d.slots[i]
+		if e.h == h && e.h2 == h2 {
+			return e.id, true
+		}
+		if e.h == 0 {
+			return 0, false
+		}
+	}
+}
+
+func (d *dict) grow() {
+	old := d.slots
+	n := 2 * len(old)
+	d.slots, d.mask = make([]slot, n), uint64(n-1)
+	for _, e := range old {
+		if e.h == 0 {
+			continue
+		}
+		i := e.h & d.mask
+		for d.slots[i].h != 0 {
+			i = (i + 1) & d.mask
+		}
+		d.slots[i] = e
+	}
+}
+
+// hashes returns each id's slot (its hash), in id order.
+func (d *dict) hashes() []slot {
+	out := make([]slot, d.n)
+	for _, e := range d.slots {
+		if e.h != 0 {
+			out[e.id] = e
+		}
+	}
+	return out
+}
+
+func (d *dict) clone(s string) string {
+	if len(s) > len(d.block) {
+		d.block = make([]byte, max(blockSize, len(s)))
+	}
+	n := copy(d.block, s)
+	out := unsafe.String(&d.block[0], n)
+	d.block = d.block[n:]
+	return out
+}
 
 // mapDictionary maps an Arrow dictionary's values, reusing the result for
 // the same dictionary data.
@@ -61,32 +240,6 @@ func (d *dict) release() {
 	d.cache = nil
 }
 
-func newDict() dict { return dict{ids: make(map[string]uint32)} }
-
-// id returns s's id, adding it if new. s may alias an Arrow buffer: it is
-// copied before it is kept. Invalid strings map to sentinels, and the
-// verdict is cached like any other id so each distinct string is checked
-// once.
-func (d *dict) id(s string) uint32 {
-	if id, ok := d.ids[s]; ok {
-		return id
-	}
-	var id uint32
-	switch {
-	case s == "":
-		return idNull
-	case len(s) > MaxIDLen:
-		id = idTooLong
-	case !utf8.ValidString(s):
-		id = idBadUTF8
-	default:
-		id = uint32(len(d.strs))
-		d.strs = append(d.strs, strings.Clone(s))
-	}
-	d.ids[strings.Clone(s)] = id
-	return id
-}
-
 // mapIDs maps every row of an id column to its dictionary id, writing into
 // out (resized to the column's length). Dictionary-encoded columns map each
 // dictionary entry once and then only index.
@@ -108,7 +261,11 @@ func (d *dict) mapIDs(col arrow.Array, out []uint32) []uint32 {
 		}
 	case *array.Binary:
 		for i := range n {
-			out[i] = d.id(string(a.Value(i)))
+			out[i] = d.id(bstr(a.Value(i)))
+		}
+	case *array.LargeBinary:
+		for i := range n {
+			out[i] = d.id(bstr(a.Value(i)))
 		}
 	default:
 		for i := range n {
@@ -126,18 +283,27 @@ func mapIndices(a *array.Dictionary, vals, out []uint32) {
 	switch idx := a.Indices().(type) {
 	case *array.Int32:
 		for i, v := range idx.Int32Values() {
-			out[i] = vals[v]
+			out[i] = lookupIndex(vals, int64(v))
 		}
 	case *array.Int64:
 		for i, v := range idx.Int64Values() {
-			out[i] = vals[v]
+			out[i] = lookupIndex(vals, v)
 		}
 	default:
 		for i := range out {
-			out[i] = vals[a.GetValueIndex(i)]
+			out[i] = lookupIndex(vals, int64(a.GetValueIndex(i)))
 		}
 	}
 	nullsToSentinel(a, out)
+}
+
+// lookupIndex is vals[i], or idNull for an index out of range (a null
+// slot's index may hold anything).
+func lookupIndex(vals []uint32, i int64) uint32 {
+	if uint64(i) < uint64(len(vals)) {
+		return vals[i]
+	}
+	return idNull
 }
 
 func nullsToSentinel(col arrow.Array, out []uint32) {

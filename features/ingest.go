@@ -4,26 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
-
-// batchRows is the number of rows per Arrow record batch.
-const batchRows = 64 * 1024
 
 // unit is one row group of one file: the grain of parallel reading.
 type unit struct {
 	file     int
 	rowGroup int
-}
-
-// unitResult locates the events of one unit inside its worker's slices.
-type unitResult struct {
-	worker     int
-	start, end int
+	fast     bool // every projected column can take the page-level path
 }
 
 // Load reads the event files named by opt.Events and returns their
@@ -31,39 +27,168 @@ type unitResult struct {
 // file cannot be read or lacks a column; rows that cannot be used are
 // dropped and counted in Stats.
 func Load(ctx context.Context, opt Options) (*Dataset, error) {
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
 	paths, err := ResolvePaths(opt.Events)
 	if err != nil {
 		return nil, err
 	}
-	plans, units, err := planFiles(paths, &opt)
+	paths, pruned := prunePartitions(paths, &opt)
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%w: all %d files lie in dt= partitions outside the time window", ErrNoInput, pruned)
+	}
+	plans, units, rows, err := planFiles(ctx, paths, &opt)
 	if err != nil {
 		return nil, err
 	}
+	workers, err := readUnits(ctx, plans, units, rows, &opt)
+	if err != nil {
+		return nil, err
+	}
+	if workers[0].hasDedup {
+		if err := findDuplicates(ctx, workers, unitOrder(workers), opt.workers()); err != nil {
+			return nil, err
+		}
+	}
+	cut := int64(math.MinInt64)
+	if opt.Days > 0 && opt.Now.IsZero() {
+		newest := int64(math.MinInt64)
+		for _, w := range workers {
+			newest = max(newest, w.maxT)
+		}
+		cut = newest - int64(opt.Days)*86400
+	}
+	ds, err := merge(ctx, workers, len(units), cut, opt.WeightCol != "" || opt.QuantityCol != "", opt.workers())
+	if err != nil {
+		return nil, err
+	}
+	ds.Stats.Files, ds.Stats.Pruned = len(paths), pruned
+	for _, p := range plans {
+		ds.Files = append(ds.Files, FileStat{Path: p.path, Rows: p.rows})
+	}
+	return ds, nil
+}
 
+// filePlan is what planning learned about one file: which leaf columns to
+// project and how to decode them.
+type filePlan struct {
+	path string
+	rows int64
+	cols columnSet
+}
+
+// readProps reads column chunks through a small buffer rather than into
+// one allocation per chunk.
+func readProps() *parquet.ReaderProperties {
+	props := parquet.NewReaderProperties(memory.DefaultAllocator)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = 256 << 10
+	return props
+}
+
+// planFiles opens every file's footer, checks its columns and lists its
+// row groups. A file that is not Parquet, or lacks a column, fails the load
+// here, before any row is read. Footers are read in parallel.
+func planFiles(ctx context.Context, paths []string, opt *Options) ([]*filePlan, []unit, int64, error) {
+	plans := make([]*filePlan, len(paths))
+	fileUnits := make([][]unit, len(paths))
+	errs := make([]error, len(paths))
+	sem := make(chan struct{}, opt.workers())
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
+			plans[i], fileUnits[i], errs[i] = planFile(p, i, opt)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, 0, err
+	}
+	var units []unit
+	var rows int64
+	for i, u := range fileUnits {
+		units = append(units, u...)
+		rows += plans[i].rows
+	}
+	return plans, units, rows, nil
+}
+
+func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("events file %s: not a readable Parquet file: %v", path, r)
+		}
+	}()
+	rdr, err := file.OpenParquetFile(path, false, file.WithReadProps(readProps()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("events file %s: not a readable Parquet file: %w", path, err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		return nil, nil, fmt.Errorf("events file %s: read schema: %w", path, err)
+	}
+	cols, err := resolveColumns(fr, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("events file %s: %w", path, err)
+	}
+	plan = &filePlan{path: path, rows: rdr.NumRows(), cols: cols}
+	// Old parquet-mr files miscount chunk sizes (PARQUET-816); arrow-go
+	// knows the workaround.
+	oldWriter := rdr.MetaData().WriterVersion().LessThan(metadata.Parquet816FixedVersion)
+	for rg := range rdr.NumRowGroups() {
+		md := rdr.MetaData().RowGroup(rg)
+		fast := !oldWriter && !opt.arrowOnly
+		for _, c := range cols.all() {
+			if !c.present() {
+				continue
+			}
+			cc, err := md.ColumnChunk(c.leaf)
+			if err != nil {
+				return nil, nil, fmt.Errorf("events file %s: row group %d: column %q: %w", path, rg, c.name, err)
+			}
+			fast = fast && cc.CryptoMetadata() == nil && fastLeaf(c, cc.Encodings())
+		}
+		units = append(units, unit{file: i, rowGroup: rg, fast: fast})
+	}
+	return plan, units, nil
+}
+
+// readUnits reads all units with opt.workers() workers. Each worker takes
+// the next unit in order, so its own units are in increasing order too.
+func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64, opt *Options) ([]*worker, error) {
 	nw := min(opt.workers(), max(len(units), 1))
 	workers := make([]*worker, nw)
-	results := make([]unitResult, len(units))
+	parts := partitionsFor(rows)
 	next := make(chan int)
 	errs := make([]error, nw)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
 	var wg sync.WaitGroup
-	for w := range workers {
-		workers[w] = newWorker(&opt)
+	for wi := range workers {
+		workers[wi] = newWorker(opt, rows/int64(nw), parts)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := workers[w]
+			wk := workers[wi]
 			defer wk.close()
 			for ui := range next {
 				start := len(wk.user)
-				if err := wk.readUnit(ctx, plans[units[ui].file], units[ui].rowGroup); err != nil {
-					errs[w] = err
+				u := units[ui]
+				if err := wk.readUnit(ctx, plans[u.file], u); err != nil {
+					errs[wi] = err
 					cancel()
 					return
 				}
-				results[ui] = unitResult{worker: w, start: start, end: len(wk.user)}
+				wk.units = append(wk.units, unitSpan{unit: ui, start: start, end: len(wk.user)})
 			}
 		}()
 	}
@@ -83,46 +208,7 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-
-	ds := merge(workers, results)
-	ds.Stats.Files = len(paths)
-	for _, p := range plans {
-		ds.Files = append(ds.Files, FileStat{Path: p.path, Rows: p.rows})
-	}
-	return ds, nil
-}
-
-// filePlan is what planning learned about one file: which leaf columns to
-// project and how to decode them.
-type filePlan struct {
-	path string
-	rows int64
-	cols columnSet
-}
-
-// planFiles opens every file's footer, checks its columns and lists its
-// row groups. A file that is not Parquet, or lacks a column, fails the load
-// here, before any row is read.
-func planFiles(paths []string, opt *Options) ([]*filePlan, []unit, error) {
-	plans := make([]*filePlan, len(paths))
-	var units []unit
-	for i, p := range paths {
-		rdr, err := file.OpenParquetFile(p, false)
-		if err != nil {
-			return nil, nil, fmt.Errorf("events file %s: not a readable Parquet file: %w", p, err)
-		}
-		cols, err := resolveColumns(rdr, opt)
-		n, rgs := rdr.NumRows(), rdr.NumRowGroups()
-		rdr.Close()
-		if err != nil {
-			return nil, nil, fmt.Errorf("events file %s: %w", p, err)
-		}
-		plans[i] = &filePlan{path: p, rows: n, cols: cols}
-		for rg := range rgs {
-			units = append(units, unit{file: i, rowGroup: rg})
-		}
-	}
-	return plans, units, nil
+	return workers, nil
 }
 
 // worker reads units with its own dictionaries, so the hot loop takes no
@@ -132,35 +218,83 @@ type worker struct {
 	users  dict
 	items  dict
 	events dict
+	keep   []bool // by event id: selected
 
-	user  []uint32
-	item  []uint32
-	event []uint8
-	tm    []uint32
-	stats Stats
+	lo, hi, future int64 // time window and latest acceptable time, Unix seconds
+
+	// output, in the order units were read
+	user   []uint32
+	item   []uint32
+	event  []uint16
+	tm     []uint32
+	weight []float32
+	units  []unitSpan
+	maxT   int64
+
+	hasDedup bool
+	dedup    dedupSink
+	cont     []uint64 // bit k: event k is a further element of event k-1's row
+	dup      []uint64 // bit k: event k is a duplicate (set by findDuplicates)
+
+	usedUsers, usedItems, usedEvents []uint64 // bitmaps of local ids kept events use
+
+	read   int64
+	counts [numReasons]int64
 
 	// open file, kept across consecutive units of the same file
 	path string
+	file *os.File
 	rdr  *file.Reader
 	fr   *pqarrow.FileReader
 
-	scratch batchScratch
+	// scratch
+	rows, elems                batch
+	eb                         elemBuilder
+	aidBuf, eidBuf, elemIDs    []uint32
+	elemAid, elemEid           []uint32
+	hBuf, elemH                []uint64
+	wBuf, wTmp, elemW, elemQty []float32
+	jsonItems                  []jsonItem
+	fast                       fastCursors
 }
 
-func newWorker(opt *Options) *worker {
-	return &worker{
-		opt:    opt,
-		users:  newDict(),
-		items:  newDict(),
-		events: newDict(),
-		stats:  Stats{Dropped: make(map[string]int64)},
+func newWorker(opt *Options, rows int64, parts int) *worker {
+	lo, hi := opt.window()
+	future := opt.now().Add(opt.maxFuture()).Unix()
+	w := &worker{
+		opt:      opt,
+		users:    newDict(),
+		items:    newDict(),
+		events:   newDict(),
+		lo:       lo,
+		hi:       hi,
+		future:   future,
+		maxT:     math.MinInt64,
+		hasDedup: opt.msgCol() != "-",
 	}
+	// Room for this worker's share of the rows, so appends rarely copy.
+	n := int(min(rows+rows/16, 1<<31))
+	w.user = make([]uint32, 0, n)
+	w.item = make([]uint32, 0, n)
+	w.event = make([]uint16, 0, n)
+	w.tm = make([]uint32, 0, n)
+	if w.hasDedup {
+		w.dedup = newDedupSink(parts, rows)
+	}
+	return w
 }
 
 func (w *worker) close() {
+	w.closeFile()
+	w.users.release()
+	w.items.release()
+	w.events.release()
+}
+
+func (w *worker) closeFile() {
 	if w.rdr != nil {
 		w.rdr.Close()
-		w.rdr, w.fr, w.path = nil, nil, ""
+		w.rdr, w.fr, w.file, w.path = nil, nil, nil, ""
 	}
 }
 
@@ -168,43 +302,51 @@ func (w *worker) open(p *filePlan) error {
 	if w.path == p.path {
 		return nil
 	}
-	w.close()
-	rdr, err := file.OpenParquetFile(p.path, false)
+	w.closeFile()
+	f, err := os.Open(p.path)
 	if err != nil {
-		return fmt.Errorf("events file %s: %w", p.path, err)
+		return err
 	}
-	props := pqarrow.ArrowReadProperties{BatchSize: batchRows}
-	for _, c := range p.cols.stringLeaves() {
-		props.SetReadDict(c, true)
-	}
-	fr, err := pqarrow.NewFileReader(rdr, props, memory.DefaultAllocator)
+	rdr, err := file.NewParquetReader(f, file.WithReadProps(readProps()))
 	if err != nil {
-		rdr.Close()
-		return fmt.Errorf("events file %s: %w", p.path, err)
+		f.Close()
+		return err
 	}
-	w.path, w.rdr, w.fr = p.path, rdr, fr
+	w.path, w.rdr, w.file = p.path, rdr, f
 	return nil
 }
 
-func (w *worker) readUnit(ctx context.Context, p *filePlan, rg int) error {
+func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit) (err error) {
+	start := len(w.user)
+	defer func() {
+		// arrow-go panics on some corrupt pages; that is bad input, not a
+		// bug of the caller.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorrupt, r)
+		}
+		if err != nil {
+			w.truncate(start)
+			err = fmt.Errorf("events file %s: row group %d: %w", p.path, u.rowGroup, err)
+		}
+	}()
 	if err := w.open(p); err != nil {
 		return err
 	}
-	rr, err := w.fr.GetRecordReader(ctx, p.cols.leaves(), []int{rg})
-	if err != nil {
-		return fmt.Errorf("events file %s: row group %d: %w", p.path, rg, err)
+	if u.fast {
+		err = w.readFast(ctx, p, u.rowGroup)
+	} else {
+		err = w.readArrow(ctx, p, u.rowGroup)
 	}
-	defer rr.Release()
-	for rr.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := w.decode(p, rr.RecordBatch()); err != nil {
-			return fmt.Errorf("events file %s: row group %d: %w", p.path, rg, err)
-		}
+	if err == nil && w.events.len() > maxEvents {
+		err = fmt.Errorf("column %q: more than %d distinct event names", p.cols.event.name, maxEvents)
 	}
-	if err := rr.Err(); err != nil {
-		return fmt.Errorf("events file %s: row group %d: %w", p.path, rg, err)
+	return err
+}
+
+// truncate drops the events of a unit that failed.
+func (w *worker) truncate(n int) {
+	w.user, w.item, w.event, w.tm = w.user[:n], w.item[:n], w.event[:n], w.tm[:n]
+	if len(w.weight) > n {
+		w.weight = w.weight[:n]
 	}
-	return nil
 }

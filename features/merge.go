@@ -1,83 +1,265 @@
 package features
 
 import (
+	"cmp"
+	"context"
+	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
-// merge reconciles the workers' dictionaries into global, deterministic
-// ids and concatenates their interactions in unit order.
-func merge(workers []*worker, results []unitResult) *Dataset {
-	ds := &Dataset{Stats: Stats{Dropped: make(map[string]int64)}}
-	var itemRemap, eventRemap [][]uint32
-	ds.Items, itemRemap = mergeSorted(workers, func(w *worker) *dict { return &w.items })
-	ds.Events, eventRemap = mergeSorted(workers, func(w *worker) *dict { return &w.events })
-
-	total := 0
-	for _, w := range workers {
-		total += len(w.user)
-		ds.Stats.add(w.stats)
-	}
-	ds.User = make([]uint32, 0, total)
-	ds.Item = make([]uint32, 0, total)
-	ds.Event = make([]uint8, 0, total)
-	ds.Time = make([]uint32, 0, total)
-
-	// Users are numbered by first appearance in unit order, which is fixed
-	// by the sorted file list, so ids do not depend on scheduling.
-	userRemap := make([][]uint32, len(workers))
-	for i, w := range workers {
-		userRemap[i] = make([]uint32, len(w.users.strs))
-		for j := range userRemap[i] {
-			userRemap[i][j] = idNull
-		}
-	}
-	global := make(map[string]uint32)
-	for _, r := range results {
-		w, um, im, em := workers[r.worker], userRemap[r.worker], itemRemap[r.worker], eventRemap[r.worker]
-		for k := r.start; k < r.end; k++ {
-			lu := w.user[k]
-			gu := um[lu]
-			if gu == idNull {
-				s := w.users.strs[lu]
-				id, ok := global[s]
-				if !ok {
-					id = uint32(len(ds.Users))
-					global[s] = id
-					ds.Users = append(ds.Users, s)
-				}
-				um[lu], gu = id, id
-			}
-			ds.User = append(ds.User, gu)
-			ds.Item = append(ds.Item, im[w.item[k]])
-			ds.Event = append(ds.Event, uint8(em[w.event[k]]))
-			ds.Time = append(ds.Time, w.tm[k])
-		}
-	}
-	for _, w := range workers {
-		w.users.release()
-		w.items.release()
-		w.events.release()
-	}
-	return ds
+// unitSpan locates the events of one unit inside its worker's slices.
+type unitSpan struct {
+	unit       int
+	start, end int
 }
 
-// mergeSorted unions the workers' dictionaries into one sorted list and
-// returns, per worker, the map from its local ids to positions in it.
-func mergeSorted(workers []*worker, pick func(*worker) *dict) ([]string, [][]uint32) {
-	var all []string
+// merge reconciles the workers' dictionaries into global, deterministic
+// ids and concatenates their interactions in unit order, leaving out
+// duplicates and, with Days and no Now, events before cut. It runs in
+// three parallel passes: each worker compacts its own events and marks
+// the ids they use; the used ids are numbered; each unit's events are
+// copied, renumbered, to their place in the Dataset.
+func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weighted bool, goroutines int) (*Dataset, error) {
+	ds := &Dataset{Stats: Stats{Dropped: make(map[string]int64)}}
+	spans := make([]unitSpanRef, nunits)
+	parallel(len(workers), goroutines, func(i int) {
+		w := workers[i]
+		w.compact(cut)
+		for _, s := range w.units {
+			spans[s.unit] = unitSpanRef{worker: i, start: s.start, end: s.end}
+		}
+	})
+	var counts [numReasons]int64
 	for _, w := range workers {
-		all = append(all, pick(w).strs...)
-	}
-	slices.Sort(all)
-	all = slices.Compact(all)
-	remap := make([][]uint32, len(workers))
-	for i, w := range workers {
-		d := pick(w)
-		remap[i] = make([]uint32, len(d.strs))
-		for j, s := range d.strs {
-			k, _ := slices.BinarySearch(all, s)
-			remap[i][j] = uint32(k)
+		ds.Stats.Read += w.read
+		for r, n := range w.counts {
+			counts[r] += n
 		}
 	}
-	return all, remap
+	for r, n := range counts {
+		if n > 0 {
+			ds.Stats.Dropped[reasonNames[r]] = n
+		}
+	}
+
+	var userMap, itemMap, eventMap [][]uint32
+	ds.Users, userMap = numberUsers(workers, goroutines)
+	ds.Items, itemMap = mergeSorted(workers, func(w *worker) (*dict, []uint64) { return &w.items, w.usedItems })
+	ds.Events, eventMap = mergeSorted(workers, func(w *worker) (*dict, []uint64) { return &w.events, w.usedEvents })
+	if len(ds.Events) > maxEvents {
+		return nil, fmt.Errorf("more than %d distinct event names", maxEvents)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	offsets := make([]int, nunits+1)
+	for u, s := range spans {
+		offsets[u+1] = offsets[u] + s.end - s.start
+	}
+	total := offsets[nunits]
+	ds.User = make([]uint32, total)
+	ds.Item = make([]uint32, total)
+	ds.Event = make([]uint16, total)
+	ds.Time = make([]uint32, total)
+	if weighted {
+		ds.Weight = make([]float32, total)
+	}
+	parallel(nunits, goroutines, func(u int) {
+		s := spans[u]
+		w := workers[s.worker]
+		um, im, em := userMap[s.worker], itemMap[s.worker], eventMap[s.worker]
+		out := offsets[u]
+		users, items, events := ds.User[out:out+s.end-s.start], ds.Item[out:], ds.Event[out:]
+		for k, lu := range w.user[s.start:s.end] {
+			j := s.start + k
+			users[k], items[k], events[k] = um[lu], im[w.item[j]], uint16(em[w.event[j]])
+		}
+		copy(ds.Time[out:], w.tm[s.start:s.end])
+		if weighted {
+			copy(ds.Weight[out:], w.weight[s.start:s.end])
+		}
+	})
+	ds.Stats.Kept = int64(total)
+	return ds, ctx.Err()
+}
+
+// unitSpanRef is a unitSpan with its worker, in unit order.
+type unitSpanRef struct {
+	worker     int
+	start, end int
+}
+
+// parallel calls fn(0..n-1) on up to g goroutines.
+func parallel(n, g int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(g, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func bit(b []uint64, i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+func setBit(b []uint64, i int)   { b[i/64] |= 1 << (i % 64) }
+func bitmap(n int) []uint64      { return make([]uint64, n/64+1) }
+
+// compact removes a worker's duplicate events and events before cut,
+// counting them, and marks the user, item and event ids the rest use.
+func (w *worker) compact(cut int64) {
+	w.usedUsers, w.usedItems, w.usedEvents = bitmap(w.users.len()), bitmap(w.items.len()), bitmap(w.events.len())
+	k := 0
+	for si := range w.units {
+		s := &w.units[si]
+		start := k
+		dropRow := false
+		for j := s.start; j < s.end; j++ {
+			if w.dup != nil {
+				if w.cont == nil || j/64 >= len(w.cont) || !bit(w.cont, j) {
+					dropRow = bit(w.dup, j)
+				}
+				if dropRow {
+					w.counts[rDuplicate]++
+					continue
+				}
+			}
+			if int64(w.tm[j]) < cut {
+				w.counts[rOutOfWindow]++
+				continue
+			}
+			if k != j {
+				w.user[k], w.item[k], w.event[k], w.tm[k] = w.user[j], w.item[j], w.event[j], w.tm[j]
+				if w.weight != nil {
+					w.weight[k] = w.weight[j]
+				}
+			}
+			setBit(w.usedUsers, int(w.user[k]))
+			setBit(w.usedItems, int(w.item[k]))
+			setBit(w.usedEvents, int(w.event[k]))
+			k++
+		}
+		s.start, s.end = start, k
+	}
+	w.truncate(k)
+	w.dup, w.cont = nil, nil
+}
+
+// numberUsers gives the used users of all workers dense ids in the order
+// of their 96-bit hash: deterministic for given inputs, and computed by
+// sorting hashes rather than by a serial pass in input order. It returns
+// the users by id and, per worker, the map from local to dense ids.
+func numberUsers(workers []*worker, goroutines int) ([]string, [][]uint32) {
+	type entry struct {
+		h   uint64
+		h2  uint32
+		ref uint32 // base[worker] + local id
+	}
+	base := make([]int, len(workers)+1)
+	hashes := make([][]slot, len(workers))
+	parallel(len(workers), goroutines, func(i int) { hashes[i] = workers[i].users.hashes() })
+	for i, w := range workers {
+		base[i+1] = base[i] + w.users.len()
+	}
+	// Bucket by the hash's top bits (a counting sort), then sort buckets.
+	const bucketBits = 12
+	count := make([]int, 1<<bucketBits+1)
+	for wi, w := range workers {
+		for id, e := range hashes[wi] {
+			if bit(w.usedUsers, id) {
+				count[e.h>>(64-bucketBits)+1]++
+			}
+		}
+	}
+	for b := 1; b < len(count); b++ {
+		count[b] += count[b-1]
+	}
+	entries := make([]entry, count[len(count)-1])
+	next := slices.Clone(count[:len(count)-1])
+	for wi, w := range workers {
+		for id, e := range hashes[wi] {
+			if bit(w.usedUsers, id) {
+				b := e.h >> (64 - bucketBits)
+				entries[next[b]] = entry{h: e.h, h2: e.h2, ref: uint32(base[wi] + id)}
+				next[b]++
+			}
+		}
+	}
+	parallel(1<<bucketBits, goroutines, func(b int) {
+		slices.SortFunc(entries[count[b]:count[b+1]], func(x, y entry) int {
+			if c := cmp.Compare(x.h, y.h); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.h2, y.h2)
+		})
+	})
+	maps := make([][]uint32, len(workers))
+	for i, w := range workers {
+		maps[i] = make([]uint32, w.users.len())
+	}
+	owner := func(ref uint32) (int, int) {
+		wi := 0
+		for int(ref) >= base[wi+1] {
+			wi++
+		}
+		return wi, int(ref) - base[wi]
+	}
+	var users []string
+	for i, e := range entries {
+		wi, id := owner(e.ref)
+		if i == 0 || e.h != entries[i-1].h || e.h2 != entries[i-1].h2 {
+			users = append(users, workers[wi].users.str(uint32(id)))
+		}
+		maps[wi][id] = uint32(len(users) - 1)
+	}
+	return users, maps
+}
+
+// mergeSorted unions the used strings of the workers' dictionaries into
+// one sorted list and returns, per worker, the map from its local ids to
+// positions in it.
+func mergeSorted(workers []*worker, pick func(*worker) (*dict, []uint64)) ([]string, [][]uint32) {
+	all := newDict()
+	local := make([][]uint32, len(workers))
+	for i, w := range workers {
+		d, used := pick(w)
+		local[i] = make([]uint32, d.len())
+		for j := range local[i] {
+			if bit(used, j) {
+				local[i][j] = all.id(d.str(uint32(j)))
+			}
+		}
+	}
+	strs := all.strings()
+	byName := make([]uint32, len(strs))
+	for i := range byName {
+		byName[i] = uint32(i)
+	}
+	slices.SortFunc(byName, func(a, b uint32) int { return cmp.Compare(strs[a], strs[b]) })
+	rank := make([]uint32, len(byName))
+	sorted := make([]string, len(byName))
+	for r, id := range byName {
+		rank[id] = uint32(r)
+		sorted[r] = strs[id]
+	}
+	for i, l := range local {
+		_, used := pick(workers[i])
+		for j, id := range l {
+			if bit(used, j) {
+				l[j] = rank[id]
+			}
+		}
+	}
+	return sorted, local
 }

@@ -14,18 +14,47 @@ type Options struct {
 
 	UserCol  string // default "user_id"
 	AnonCol  string // fallback when the user id is null or empty; default "anonymous_id"; "-" disables
-	ItemCol  string // default "product_id"
 	EventCol string // default "event"; "-" when the table has no event column
 	TimeCol  string // default "timestamp"
+
+	// ItemCol names the item id, default "product_id". A dotted path
+	// such as "products.product_id" reaches into a STRUCT, a LIST of
+	// STRUCT (one interaction per element) or, when "products" is a string
+	// column, a JSON array of objects.
+	ItemCol string
+
+	// MessageIDCol names the column whose repeats are duplicates: of the
+	// rows sharing a message id only the first in input order is kept.
+	// Default "message_id"; "-" disables; a file without it is not
+	// deduplicated.
+	MessageIDCol string
+
+	// WeightCol and QuantityCol name numeric columns that weight each
+	// interaction (Dataset.Weight); both may be set and then multiply.
+	// They take paths like ItemCol: a QuantityCol such as
+	// "products.quantity" weights each list element. A null weight counts
+	// as 1; a negative or non-finite one drops the event as bad_weight.
+	WeightCol   string
+	QuantityCol string
 
 	// EventWeights, when not empty, selects events: rows whose event is not
 	// named are dropped as unknown_event.
 	EventWeights map[string]float32
 
-	Now       time.Time     // reference for MaxFuture; default time.Now()
+	// Since and Until bound event time to [Since, Until); zero values
+	// leave that side open. Days keeps the Days days up to Now when Now is
+	// set, else up to the newest kept event. Hive partition directories
+	// dt=YYYY-MM-DD (taken to hold that UTC day's events) that lie wholly
+	// outside the window are skipped without opening their files.
+	Since, Until time.Time
+	Days         int
+
+	Now       time.Time     // reference for MaxFuture and Days; default time.Now() (Days: the newest event)
 	MaxFuture time.Duration // rows later than Now+MaxFuture are dropped; default 1h
 
 	Workers int // parallel readers; default GOMAXPROCS
+
+	arrowOnly bool // tests: read every row group through Arrow
 }
 
 // MaxIDLen is the longest user or item id accepted, in bytes.
@@ -36,6 +65,7 @@ func (o *Options) anonCol() string  { return orDefault(o.AnonCol, "anonymous_id"
 func (o *Options) itemCol() string  { return orDefault(o.ItemCol, "product_id") }
 func (o *Options) eventCol() string { return orDefault(o.EventCol, "event") }
 func (o *Options) timeCol() string  { return orDefault(o.TimeCol, "timestamp") }
+func (o *Options) msgCol() string   { return orDefault(o.MessageIDCol, "message_id") }
 
 func (o *Options) workers() int {
 	if o.Workers > 0 {
@@ -56,6 +86,43 @@ func (o *Options) maxFuture() time.Duration {
 		return time.Hour
 	}
 	return o.MaxFuture
+}
+
+// window returns the time bounds known before reading, in Unix seconds:
+// rows with t < lo or t >= hi are out of the window. With Days and no Now,
+// the lower bound is only known after the load (see Load).
+func (o *Options) window() (lo, hi int64) {
+	lo, hi = minTime, maxTime
+	if !o.Since.IsZero() {
+		lo = o.Since.Unix()
+	}
+	if !o.Until.IsZero() {
+		hi = o.Until.Unix()
+	}
+	if o.Days > 0 && !o.Now.IsZero() {
+		lo = max(lo, o.Now.Unix()-int64(o.Days)*86400)
+	}
+	return lo, hi
+}
+
+const (
+	minTime = -1 << 62
+	maxTime = 1 << 62
+)
+
+func (o *Options) validate() error {
+	if o.Days < 0 {
+		return fmt.Errorf("days %d: want a positive number of days", o.Days)
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
+		return fmt.Errorf("since %s is not before until %s", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
+	}
+	for name, w := range o.EventWeights {
+		if !(w >= 0) {
+			return fmt.Errorf("event weights: weight of %q must be a non-negative number", name)
+		}
+	}
+	return nil
 }
 
 func orDefault(s, def string) string {
@@ -84,4 +151,16 @@ func ParseEventWeights(s string) (map[string]float32, error) {
 		m[name] = float32(f)
 	}
 	return m, nil
+}
+
+// ParseTime parses a --since/--until value: RFC 3339 or a date
+// (YYYY-MM-DD, midnight UTC).
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2026-11-25T02:00:00Z) or a date (2026-11-25)", s)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ErrNoInput is returned when the given paths match no Parquet file.
@@ -75,4 +76,53 @@ func walkParquet(root string) ([]string, error) {
 		return nil
 	})
 	return files, err
+}
+
+// partitionDay returns the day of the innermost dt=YYYY-MM-DD directory
+// on path.
+func partitionDay(path string) (time.Time, bool) {
+	dir := filepath.Dir(path)
+	for dir != "." && dir != string(filepath.Separator) && dir != "" {
+		if v, ok := strings.CutPrefix(filepath.Base(dir), "dt="); ok {
+			if t, err := time.Parse(time.DateOnly, v); err == nil {
+				return t, true
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return time.Time{}, false
+}
+
+// prunePartitions drops the files of dt= partitions that lie wholly
+// outside the time window [lo, hi) (Unix seconds). With Days counted from
+// the newest event, that event is taken to lie in the newest partition,
+// so partitions ending Days days or more before its start are dropped.
+func prunePartitions(paths []string, opt *Options) (kept []string, pruned int) {
+	lo, hi := opt.window()
+	if opt.Days > 0 && opt.Now.IsZero() {
+		var newest time.Time
+		for _, p := range paths {
+			if d, ok := partitionDay(p); ok && d.After(newest) {
+				newest = d
+			}
+		}
+		if !newest.IsZero() {
+			lo = max(lo, newest.Unix()-int64(opt.Days)*86400)
+		}
+	}
+	for _, p := range paths {
+		if d, ok := partitionDay(p); ok {
+			start := d.Unix()
+			if start+86400 <= lo || start >= hi {
+				pruned++
+				continue
+			}
+		}
+		kept = append(kept, p)
+	}
+	return kept, pruned
 }

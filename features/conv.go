@@ -1,0 +1,212 @@
+package features
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/zeebo/xxh3"
+)
+
+// Converters from raw Parquet values (see converter in pages.go).
+
+// idConv maps values to dense ids of a dict. Integer ids become their
+// decimal text, so 17850 and "17850" are the same user.
+type idConv struct {
+	d   *dict
+	buf [24]byte
+}
+
+func (c *idConv) fromBytes(b []byte) uint32 { return c.d.id(bstr(b)) }
+func (c *idConv) fromInt(v int64) uint32 {
+	return c.d.id(bstr(strconv.AppendInt(c.buf[:0], v, 10)))
+}
+func (c *idConv) fromFloat(v float64) uint32 { return c.d.id(JSNumber(v)) }
+func (c *idConv) null() uint32               { return idNull }
+func (c *idConv) ids(keys []string, out []uint32) {
+	c.d.ids(keys, out)
+}
+
+// timeConv converts times to Unix seconds, badTime when unusable.
+type timeConv struct {
+	perSecond int64 // integer units per second; 0 for INT32 days (DATE)
+}
+
+func (c timeConv) fromBytes(b []byte) int64 { return parseTime(bstr(b)) }
+func (c timeConv) fromInt(v int64) int64 {
+	if c.perSecond == 0 {
+		return v * 86400
+	}
+	return floorDiv(v, c.perSecond)
+}
+func (c timeConv) fromFloat(float64) int64 { return badTime }
+func (c timeConv) null() int64             { return badTime }
+
+// hashConv hashes message ids; 0 means none.
+type hashConv struct{}
+
+func (hashConv) fromBytes(b []byte) uint64 { return nonZero(xxh3.Hash(b)) }
+func (hashConv) fromInt(v int64) uint64 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(v))
+	return nonZero(xxh3.Hash(b[:]))
+}
+func (c hashConv) fromFloat(v float64) uint64 { return c.fromInt(int64(math.Float64bits(v))) }
+func (hashConv) null() uint64                 { return 0 }
+
+func nonZero(h uint64) uint64 {
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// weightConv reads numeric weights; a null weight is 1 and anything that
+// is not a number is NaN (dropped as bad_weight).
+type weightConv struct{}
+
+func (weightConv) fromBytes([]byte) float32    { return float32(math.NaN()) }
+func (weightConv) fromInt(v int64) float32     { return float32(v) }
+func (weightConv) fromFloat(v float64) float32 { return float32(v) }
+func (weightConv) null() float32               { return 1 }
+
+// badTime marks a null or unparseable time.
+const badTime = math.MinInt64
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && (a < 0) {
+		q--
+	}
+	return q
+}
+
+// isoLayouts are the ISO-8601 shapes accepted in string time columns,
+// tried in order. Times without a zone are taken as UTC.
+var isoLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999 -0700 MST",
+	"2006-01-02",
+}
+
+// parseTime returns the Unix seconds of an ISO-8601 time, or badTime.
+// The common shapes are parsed by hand; the rest by time.Parse.
+func parseTime(s string) int64 {
+	if t, ok := parseISOFast(s); ok {
+		return t
+	}
+	return parseTimeSlow(s)
+}
+
+func parseTimeSlow(s string) int64 {
+	for _, l := range isoLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.Unix()
+		}
+	}
+	return badTime
+}
+
+// parseISOFast parses YYYY-MM-DD, optionally followed by T or a space,
+// hh:mm:ss, a fraction of 1 to 9 digits and Z or ±hh:mm. ok is false for
+// anything else, including values time.Parse would reject.
+func parseISOFast(s string) (int64, bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return 0, false
+	}
+	y, ok1 := digits(s[0:4])
+	mo, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+		return 0, false
+	}
+	secs := daysFromCivil(y, mo, d) * 86400
+	if len(s) == 10 {
+		return secs, true
+	}
+	if len(s) < 19 || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	hh, ok1 := digits(s[11:13])
+	mm, ok2 := digits(s[14:16])
+	ss, ok3 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
+		return 0, false
+	}
+	secs += int64(hh*3600 + mm*60 + ss)
+	rest := s[19:]
+	if len(rest) > 0 && rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 {
+			return 0, false
+		}
+		rest = rest[n:]
+	}
+	switch {
+	case rest == "":
+		return secs, true
+	case rest == "Z":
+		return secs, true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, ok1 := digits(rest[1:3])
+		om, ok2 := digits(rest[4:6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return 0, false
+		}
+		off := int64(oh*3600 + om*60)
+		if rest[0] == '+' {
+			return secs - off, true
+		}
+		return secs + off, true
+	}
+	return 0, false
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d in the
+// proleptic Gregorian calendar (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097+doe) - 719468
+}
