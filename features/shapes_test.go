@@ -64,7 +64,7 @@ func orders() []orderRow {
 			{str("p1"), "sku-1", i64(2), 9.5}, {str("p2"), "sku-2", nil, 20}}},
 		{"o2", nil, "a2", "Order Completed", t0.Add(time.Hour), []product{
 			{str("p3"), "sku-3", i64(1), 5}}},
-		{"o3", str("u3"), "a3", "Order Completed", t0.Add(2 * time.Hour), nil},        // null list
+		{"o3", str("u3"), "a3", "Order Completed", t0.Add(2 * time.Hour), nil},         // null list
 		{"o4", str("u4"), "a4", "Order Completed", t0.Add(3 * time.Hour), []product{}}, // empty list
 		{"o5", str("u1"), "a1", "Order Completed", t0.Add(4 * time.Hour), []product{
 			{nil, "sku-x", i64(1), 1}, {str("p2"), "sku-2", i64(3), 20}}},
@@ -202,7 +202,7 @@ var shapes = []shape{{
 		wantEvents(t, ds, []string{
 			"u1 p1 Order Completed 2026-11-01T12:00:00Z",
 			"u1 p2 Product Viewed 2026-11-01T12:01:00Z",
-			"a2 p1 Product Viewed 2026-11-01T12:02:00Z", // null user_id: anonymous_id
+			"a2 p1 Product Viewed 2026-11-01T12:02:00Z",  // null user_id: anonymous_id
 			"a3 p3 Order Completed 2026-11-01T12:03:00Z", // empty user_id: anonymous_id
 			"u2 p3 Product Added 2026-11-01T12:07:00Z",
 		})
