@@ -22,6 +22,8 @@ type Matrix struct {
 	ItemPtr            []int64   // len NumItems+1 (the transpose)
 	ItemUser           []uint32  // users of each item, ascending
 	ItemVal            []float32
+
+	spans []rowSpan // per ItemUser entry, set by relabel for the kernel
 }
 
 // NewMatrix builds a Matrix from parallel triples: event k is (users[k],

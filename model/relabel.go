@@ -7,7 +7,7 @@ import (
 
 // relabel returns a copy of m whose items are renumbered by descending
 // number of users (ties by id), and orig, which maps a new id back to the
-// item's id in m.
+// item's id in m. The copy also carries spans (see rowSpan).
 //
 // The kernel's dense accumulators are indexed by item. On long-tailed data
 // a few items take most interactions; numbered first, their counters share
@@ -48,5 +48,15 @@ func relabel(m *Matrix) (*Matrix, []uint32) {
 		out.ItemVal = append(out.ItemVal, m.ItemVal[lo:hi]...)
 		out.ItemPtr[k+1] = int64(len(out.ItemUser))
 	}
+	out.spans = make([]rowSpan, len(out.ItemUser))
+	for p, u := range out.ItemUser {
+		out.spans[p] = rowSpan{uint32(out.UserPtr[u]), uint32(out.UserPtr[u+1])}
+	}
 	return out, orig
 }
+
+// rowSpan is where a user's row lies in UserItem, stored for each entry of
+// ItemUser. The kernel then reads the row bounds from an array it walks in
+// order instead of looking them up in UserPtr: one cache miss per visited
+// user instead of two. NewMatrix refuses 2^32 events, so uint32 suffices.
+type rowSpan struct{ lo, hi uint32 }

@@ -190,10 +190,34 @@ func newAccumulator(numItems int) *accumulator {
 // past it when it was new, which the compiler turns into a conditional
 // move instead of a mispredicted branch.
 func (a *accumulator) cooccur(rows, cols *Matrix, i int) {
+	if rows == cols && rows.spans != nil {
+		a.cooccurSpans(rows, i)
+		return
+	}
 	counts, buf := a.counts, a.buf
 	n := 0
 	for _, u := range rows.ItemUser[rows.ItemPtr[i]:rows.ItemPtr[i+1]] {
 		for _, j := range cols.UserItem[cols.UserPtr[u]:cols.UserPtr[u+1]] {
+			c := counts[j]
+			buf[n] = j
+			inc := 0
+			if c == 0 {
+				inc = 1
+			}
+			n += inc
+			counts[j] = c + 1
+		}
+	}
+	a.touched = buf[:n]
+}
+
+// cooccurSpans is cooccur on a relabelled matrix, reading each user's row
+// bounds from m.spans.
+func (a *accumulator) cooccurSpans(m *Matrix, i int) {
+	counts, buf, userItem := a.counts, a.buf, m.UserItem
+	n := 0
+	for _, sp := range m.spans[m.ItemPtr[i]:m.ItemPtr[i+1]] {
+		for _, j := range userItem[sp.lo:sp.hi] {
 			c := counts[j]
 			buf[n] = j
 			inc := 0
