@@ -42,7 +42,11 @@ func Load(ctx context.Context, opt Options) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	workers, err := readUnits(ctx, plans, units, rows, &opt)
+	dedup := false
+	for _, p := range plans {
+		dedup = dedup || p.cols.msg.present()
+	}
+	workers, err := readUnits(ctx, plans, units, rows, dedup, &opt)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +168,7 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 
 // readUnits reads all units with opt.workers() workers. Each worker takes
 // the next unit in order, so its own units are in increasing order too.
-func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64, opt *Options) ([]*worker, error) {
+func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64, dedup bool, opt *Options) ([]*worker, error) {
 	nw := min(opt.workers(), max(len(units), 1))
 	workers := make([]*worker, nw)
 	parts := partitionsFor(rows)
@@ -174,7 +178,7 @@ func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64,
 	defer cancel()
 	var wg sync.WaitGroup
 	for wi := range workers {
-		workers[wi] = newWorker(opt, rows/int64(nw), parts)
+		workers[wi] = newWorker(opt, rows/int64(nw), parts, dedup)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -258,7 +262,7 @@ type worker struct {
 	fast                       fastCursors
 }
 
-func newWorker(opt *Options, rows int64, parts int) *worker {
+func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
 	lo, hi := opt.window()
 	future := opt.now().Add(opt.maxFuture()).Unix()
 	w := &worker{
@@ -270,7 +274,7 @@ func newWorker(opt *Options, rows int64, parts int) *worker {
 		hi:       hi,
 		future:   future,
 		maxT:     math.MinInt64,
-		hasDedup: opt.msgCol() != "-",
+		hasDedup: dedup,
 	}
 	// Room for this worker's share of the rows, so appends rarely copy.
 	n := int(min(rows+rows/16, 1<<31))

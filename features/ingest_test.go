@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -172,23 +173,59 @@ func TestLoadBadInput(t *testing.T) {
 	missing := filepath.Join(dir, "missing.parquet")
 	MustWriteParquet(t, missing, []noItem{{"u", t0, "e"}}, 1)
 
+	type listRow struct {
+		UserID    string      `parquet:"user_id"`
+		Event     string      `parquet:"event"`
+		Timestamp time.Time   `parquet:"timestamp,timestamp(millisecond)"`
+		Products  []product   `parquet:"products,list"`
+		Other     []product   `parquet:"other,list"`
+		Nested    [][]product `parquet:"nested,list"`
+		MessageID bool        `parquet:"message_id"`
+	}
+	orders := filepath.Join(dir, "orders.parquet")
+	MustWriteParquet(t, orders, []listRow{{UserID: "u", Event: "e", Timestamp: t0}}, 1)
+	pageBroken := filepath.Join(dir, "page.parquet")
+	os.WriteFile(pageBroken, corruptColumn(t, good, "product_id"), 0o644)
+
 	for _, tt := range []struct {
 		name  string
 		paths []string
+		opt   Options
 		want  []string
 	}{
-		{"corrupt", []string{corrupt}, []string{corrupt, "not a readable Parquet file"}},
-		{"truncated", []string{truncated}, []string{truncated}},
-		{"wrong type", []string{wrong}, []string{wrong, `column "timestamp" has type bool`, "TIMESTAMP"}},
-		{"missing column", []string{missing}, []string{missing, `column "product_id" not found`, "user_id"}},
-		{"no such path", []string{filepath.Join(dir, "nope")}, []string{"nope", "no such file"}},
-		{"empty glob", []string{filepath.Join(dir, "*.csv")}, []string{"no Parquet files match", "*.csv"}},
+		{"missing struct field", []string{orders}, Options{ItemCol: "products.item_id"},
+			[]string{orders, `column "products.item_id": field "item_id" not found`, "product_id, sku, quantity, price"}},
+		{"struct not leaf", []string{orders}, Options{ItemCol: "products"},
+			[]string{orders, `column "products" is a struct`, "name one of its fields: product_id"}},
+		{"other list", []string{orders}, Options{ItemCol: "products.product_id", QuantityCol: "other.quantity", MessageIDCol: "-"},
+			[]string{orders, `column "other.quantity"`, "not in the same list"}},
+		{"nested lists", []string{orders}, Options{ItemCol: "nested.product_id", MessageIDCol: "-"},
+			[]string{orders, `column "nested.product_id" is inside 2 nested lists`}},
+		{"row column in a list", []string{orders}, Options{ItemCol: "products.product_id", TimeCol: "products.sku", MessageIDCol: "-"},
+			[]string{orders, `column "products.sku" is inside a list; want one value per row`}},
+		{"weight not a number", []string{good}, Options{WeightCol: "event"},
+			[]string{good, `column "event" has type`, "want a number"}},
+		{"message id wrong type", []string{orders}, Options{ItemCol: "products.product_id"},
+			[]string{orders, `column "message_id" has type bool`, "message id"}},
+		{"JSON path in a number", []string{orders}, Options{ItemCol: "products.price.x", MessageIDCol: "-"},
+			[]string{orders, `column "products.price.x"`, "want a struct, a list of structs or JSON text"}},
+		{"corrupt page", []string{pageBroken}, Options{},
+			[]string{pageBroken, "row group 0", `column "product_id"`}},
+		{"corrupt", []string{corrupt}, Options{}, []string{corrupt, "not a readable Parquet file"}},
+		{"truncated", []string{truncated}, Options{}, []string{truncated}},
+		{"wrong type", []string{wrong}, Options{}, []string{wrong, `column "timestamp" has type bool`, "TIMESTAMP"}},
+		{"missing column", []string{missing}, Options{}, []string{missing, `column "product_id" not found`, "user_id"}},
+		{"no such path", []string{filepath.Join(dir, "nope")}, Options{}, []string{"nope", "no such file"}},
+		{"empty glob", []string{filepath.Join(dir, "*.csv")}, Options{}, []string{"no Parquet files match", "*.csv"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(context.Background(), Options{Events: tt.paths})
+			opt := tt.opt
+			opt.Events = tt.paths
+			_, err := Load(context.Background(), opt)
 			if err == nil {
 				t.Fatal("Load succeeded, want error")
 			}
+			t.Log(err)
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
@@ -200,6 +237,34 @@ func TestLoadBadInput(t *testing.T) {
 	if !errors.Is(err, ErrNoInput) {
 		t.Errorf("err=%v, want ErrNoInput", err)
 	}
+}
+
+// corruptColumn returns a copy of a Parquet file with the body of a
+// column's first page overwritten.
+func corruptColumn(tb testing.TB, path, col string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rdr.Close()
+	cc, err := rdr.MetaData().RowGroup(0).ColumnChunk(rdr.MetaData().Schema.ColumnIndexByName(col))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	start := cc.DataPageOffset()
+	if cc.HasDictionaryPage() {
+		start = cc.DictionaryPageOffset()
+	}
+	end := start + cc.TotalCompressedSize()
+	for i := start + (end-start)/3; i < end; i++ {
+		b[i] = 0xff
+	}
+	return b
 }
 
 func TestUsersFields(t *testing.T) {
