@@ -21,10 +21,21 @@ import (
 // like the scipy peer does. With RECOPUB_PEER_OUT it also writes the lists
 // (int64 Ptr, uint32 Item, float64 Score, little-endian) for the peer's
 // comparison. It is skipped unless RECOPUB_PEER_PAIRS names the pairs.
+//
+// With RECOPUB_PEER_SYNTHETIC=N it instead writes N events of
+// BenchmarkSimilar's synthetic data (Pareto-distributed user activity, so
+// the sum of deg(u)^2 is large) to RECOPUB_PEER_PAIRS.
 func TestPeerPairs(t *testing.T) {
 	path := os.Getenv("RECOPUB_PEER_PAIRS")
 	if path == "" {
 		t.Skip("RECOPUB_PEER_PAIRS not set (testdata/peers/run.sh sets it)")
+	}
+	if n, _ := strconv.Atoi(os.Getenv("RECOPUB_PEER_SYNTHETIC")); n > 0 {
+		_, _, users, items := synthetic(n, 1)
+		if err := writePairs(path, users, items); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
 	topN, _ := strconv.Atoi(os.Getenv("RECOPUB_PEER_TOPN"))
 	users, items, err := readPairs(path)
@@ -80,6 +91,25 @@ func readPairs(path string) (users, items []uint32, err error) {
 		users[k], items[k] = binary.LittleEndian.Uint32(pair[:4]), binary.LittleEndian.Uint32(pair[4:])
 	}
 	return users, items, nil
+}
+
+func writePairs(path string, users, items []uint32) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var pair [8]byte
+	for k, u := range users {
+		binary.LittleEndian.PutUint32(pair[:4], u)
+		binary.LittleEndian.PutUint32(pair[4:], items[k])
+		w.Write(pair[:])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func writeLists(path string, nb *Neighbors) error {
