@@ -1,12 +1,27 @@
-// Package model turns interactions into item-item neighbour lists.
+// Package model turns interactions into item-item neighbour lists and
+// measures offline how well they recommend.
 //
 // A [Matrix] holds the interactions as a sparse user x item matrix, in CSR
 // form both ways round (by user and by item). [NewMatrix] builds it from
-// parallel (user, item, weight) slices with two counting sorts, summing
-// repeated pairs. [Similar] computes, for every item, its TopN best
-// neighbours under a [Metric] and returns them as [Neighbors], again in CSR
-// form, best first, ties broken by ascending item id, the item itself
-// excluded.
+// parallel (user, item, weight) slices with one counting pass by user and
+// a sort of each user's row, summing repeated pairs. [Similar] computes,
+// for every item, its TopN best neighbours under a [Metric] and returns
+// them as [Neighbors], again in CSR form, best first, ties broken by
+// ascending item id, the item itself excluded. [CrossOccurrence] does the
+// same from one event's matrix to another's (Mahout's A'B: "viewed x,
+// bought y"), and [Popular] ranks items by users per group (global and
+// per-segment popularity lists). [Decay] applies SAR's time decay to
+// per-event weights.
+//
+// # Evaluation
+//
+// [Split] holds out part of a set of [Interactions] (user-stratified,
+// temporal or last-n), [Recommend] scores users from neighbour lists as
+// SAR does (affinity times list scores, seen items removed, top k),
+// [RecommendLists] from shared lists such as popularity, and [Evaluate]
+// computes precision, recall, nDCG, MAP and map@k with Microsoft
+// Recommenders' definitions, catalog coverage and the mean popularity of
+// what was recommended.
 //
 // # Counts and metrics
 //
@@ -74,6 +89,11 @@
 // with 100k items costs 10^10 steps. Options.MaxUserItems caps this by
 // keeping a seeded random subset of each heavy user's items before
 // anything is counted, as Mahout's maxPrefsPerUser does.
+//
+// For the binary metrics the items are first renumbered by descending
+// popularity (the result is unchanged): most rows touch the popular items,
+// and numbered first their counters share cache lines. Each visited
+// user's row bounds are then read from an array walked in order.
 //
 // Items are cut into chunks which workers claim in turn; each chunk's
 // output has its own slot, and sums run in a fixed order, so the result is
