@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -325,15 +326,10 @@ func assemble(lists [][]redis.Z, p profile, n int, opt *RecommendOptions) []Reco
 // mergeSimilar sums each item's scores over the lists, list k weighted
 // by decay^k, and returns the n best not in skip, ties broken by item id.
 func mergeSimilar(lists [][]redis.Z, decay float64, skip itemSet, n int) []Recommended {
-	total := 0
-	for _, zs := range lists {
-		total += len(zs)
-	}
-	if total == 0 {
-		return make([]Recommended, 0, n)
-	}
-	out := make([]Recommended, 0, total)
-	at := make(map[string]int, total)
+	sc := mergePool.Get().(*mergeScratch)
+	defer mergePool.Put(sc)
+	clear(sc.at)
+	cands := sc.cands[:0]
 	w := 1.0
 	for _, zs := range lists {
 		for _, z := range zs {
@@ -341,23 +337,36 @@ func mergeSimilar(lists [][]redis.Z, decay float64, skip itemSet, n int) []Recom
 			if skip.has(it) {
 				continue
 			}
-			if i, ok := at[it]; ok {
-				out[i].Score += w * z.Score
+			if i, ok := sc.at[it]; ok {
+				cands[i].Score += w * z.Score
 				continue
 			}
-			at[it] = len(out)
-			out = append(out, Recommended{Item: it, Score: w * z.Score, Source: SourceSimilar})
+			sc.at[it] = len(cands)
+			cands = append(cands, Recommended{Item: it, Score: w * z.Score, Source: SourceSimilar})
 		}
 		w *= decay
 	}
-	slices.SortFunc(out, func(a, b Recommended) int {
+	slices.SortFunc(cands, func(a, b Recommended) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Item, b.Item)
 	})
-	return out[:min(n, len(out))]
+	out := make([]Recommended, min(n, len(cands)), n)
+	copy(out, cands)
+	sc.cands = cands
+	return out
 }
+
+// mergeScratch is mergeSimilar's working memory, reused across calls.
+type mergeScratch struct {
+	at    map[string]int
+	cands []Recommended
+}
+
+var mergePool = sync.Pool{New: func() any {
+	return &mergeScratch{at: make(map[string]int, 128), cands: make([]Recommended, 0, 128)}
+}}
 
 // itemSet is a set of item ids: a slice while small, a map beyond.
 type itemSet struct {

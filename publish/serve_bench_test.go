@@ -407,3 +407,29 @@ func TestServerMergeAgrees(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRecommend measures one caller's Recommend with every list in
+// the cache: one round trip for the user hashes, then the merge; allocs/op
+// is the client's garbage per call.
+func BenchmarkRecommend(b *testing.B) {
+	ctx := context.Background()
+	rdb := redistest.Start(b).Client(b)
+	f := fixture{Items: 2000, Users: 2000, Depth: 50, Seed: 9}
+	MustPublish(b, rdb, f.Model())
+	c := publish.NewClient(rdb, publish.ClientOptions{})
+	warmUp(b, c, f)
+	users := make([]string, 0, f.Users)
+	for j := range f.Users {
+		if j%6 == 5 { // five purchases
+			users = append(users, "u"+strconv.Itoa(j))
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := c.Recommend(ctx, users[i%len(users)], 10, publish.RecommendOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
