@@ -20,7 +20,7 @@ func TestRunFamilies(t *testing.T) {
 	rdb := s.Client(t)
 	ctx := context.Background()
 	code, stdout, stderr := run(t, "run", "--events", filepath.Join(dir, "events"), "--profiles", filepath.Join(dir, "profiles"),
-		"--redis", s.URL(), "--top-n", "10", "--half-life-days", "3",
+		"--redis", s.URL(), "--top-n", "10", "--half-life-days", "3", "--weighted",
 		"--cross-event", "Product Viewed", "--segment-cols", "membership_status,income_bracket")
 	if code != 0 {
 		t.Fatalf("run exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)

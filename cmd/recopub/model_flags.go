@@ -58,8 +58,8 @@ func (f *modelFlags) registerCommon(fs *flag.FlagSet) {
 	fs.Float64Var(&f.opt.MinScore, "min-score", 0, "drop neighbours scoring below this")
 	fs.IntVar(&f.opt.MaxUserItems, "max-user-items", 500, "down-sample users with more distinct items (0: off)")
 	fs.Int64Var(&f.opt.Seed, "seed", 42, "seed for down-sampling, evaluation splits and verification samples")
-	fs.BoolVar(&f.opt.Weighted, "weighted", false, "cosine and ease use summed event weights instead of 0/1 (implied by --half-life-days)")
-	fs.Float64Var(&f.halfLifeDays, "half-life-days", 0, "decay event weights by 0.5^(age/half-life), age from the newest event or --now (0: off)")
+	fs.BoolVar(&f.opt.Weighted, "weighted", false, "cosine, ease and the popularity lists use summed (decayed) event weights instead of 0/1")
+	fs.Float64Var(&f.halfLifeDays, "half-life-days", 0, "decay event weights by 0.5^(age/half-life), age from the newest event or --now (0: off); see --weighted")
 	fs.Float64Var(&f.opt.K1, "k1", model.DefaultK1, "bm25 saturation K1")
 	fs.Float64Var(&f.opt.B, "b", model.DefaultB, "bm25 length normalisation B, 0..1")
 	fs.Float64Var(&f.opt.Lambda, "lambda", model.DefaultLambda, "ease L2 regularisation")
@@ -82,11 +82,10 @@ func (f *modelFlags) validate(workers int) error {
 	case f.halfLifeDays < 0:
 		return usagef("--half-life-days %g: want a positive number of days (0: no decay)", f.halfLifeDays)
 	}
-	if f.halfLifeDays > 0 {
-		// Decayed weights mean nothing to a 0/1 model; see docs/model.md
-		// for what each metric does with them.
-		f.opt.Weighted = true
-	}
+	// --half-life-days decays the weights but does not turn --weighted on:
+	// as in SAR, decay is meant for the affinity and the value-based models,
+	// and a decayed similarity (cosine, EASE) forgets users whose history is
+	// old. docs/model.md says what each metric does with the weights.
 	return nil
 }
 
