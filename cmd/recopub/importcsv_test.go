@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,7 +46,7 @@ C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527.0,United Kingdom
 		if got, want := ds.Len(), 2; got != want {
 			t.Fatalf("%d events, want %d (no customer, cancellation and negative quantity dropped)", got, want)
 		}
-		if got, want := strings.Join(ds.Users, ","), "17850,15311"; got != want && got != "15311,17850" {
+		if got, want := strings.Join(slices.Sorted(slices.Values(ds.Users)), ","), "15311,17850"; got != want {
 			t.Errorf("users %s, want %s", got, want)
 		}
 		if got, want := strings.Join(ds.Items, ","), "22139,85123A"; got != want {
@@ -60,7 +61,7 @@ C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527.0,United Kingdom
 		if got, want := ds.Len(), 3; got != want {
 			t.Fatalf("%d events, want %d (a repeated item counts once)", got, want)
 		}
-		if got, want := strings.Join(ds.Users, ","), "B00001,B00002"; got != want {
+		if got, want := strings.Join(slices.Sorted(slices.Values(ds.Users)), ","), "B00001,B00002"; got != want {
 			t.Errorf("users %s, want %s", got, want)
 		}
 	})
