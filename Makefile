@@ -29,8 +29,14 @@ test: redis-server lint
 test-short:
 	$(GO) test -count=1 ./...
 
+# Package benchmarks, then recopub's publish side by side with
+# redis-cli --pipe on fresh private servers: prints keys/s, the ratios
+# against the targets (neighbour lists >= 3x, feature hashes >= 1x) and
+# the load average, and fails when a ratio misses its target.
 bench: build redis-server
-	$(GO) test -run XXX -bench . -benchtime 3x ./features/ ./model/ ./publish/
+	$(GO) test -run XXX -bench . -benchtime 3x ./features/ ./model/
+	$(GO) test -run XXX -bench . -skip 'VersusRedisCLI|WriterTuning' -benchtime 3x ./publish/
+	GO=$(GO) testdata/bench/versus-redis-cli.sh
 
 fuzz:
 	$(GO) test ./publish -run XXX -fuzz FuzzDumpRoundTrip -fuzztime 60s

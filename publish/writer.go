@@ -32,9 +32,15 @@ type Writer struct {
 
 	// Conns is the number of pipelines in flight at once. On Redis
 	// Cluster go-redis splits each pipeline by master and sends the parts
-	// concurrently, so every master gets Conns connections. Default 4.
-	Conns         int
-	PipelineBytes int   // a pipeline is sent once it holds this many bytes; default 1 MiB
+	// concurrently, so every master gets Conns connections. Default 2:
+	// one pipeline is sent while the server works through the other,
+	// and a single-threaded server gains nothing from more (measured in
+	// bench_test.go).
+	Conns int
+	// PipelineBytes bounds a pipeline: it is sent once it holds this many
+	// bytes of keys and values, so memory stays about Conns times this.
+	// Default 512 KiB.
+	PipelineBytes int
 	SampleSize    int   // keys of each family read back and compared before the flip; default 1000
 	Seed          int64 // seeds the sample
 	NoRestore     bool  // always write with ZADD/HSET
@@ -358,14 +364,42 @@ func (w *Writer) reportProgress(t *tracker) (stop func()) {
 	}
 }
 
-// job queues the commands for item i on p and returns the bytes queued and
-// a check of the replies (nil when item i writes nothing).
-type job func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, func() error)
+// job queues the command writing item i on p. It returns the bytes
+// queued and the reply to check, or ok=false when item i writes nothing.
+type job func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (bytes int, r reply, ok bool)
 
 // jobState is one worker's scratch space.
 type jobState struct {
 	list List
 	hash Hash
+	// buf holds the payloads of the pipeline being filled. go-redis keeps
+	// args until the pipeline runs, so it is reset only after Exec.
+	buf []byte
+}
+
+// reply is a queued write's reply: RESTORE answers OK, ZADD and HSET the
+// number of entries added (want), which must be all of them.
+type reply struct {
+	key  string
+	cmd  *redis.Cmd
+	want int64 // 0 for RESTORE
+}
+
+func (r reply) check() error {
+	if r.want == 0 {
+		if err := r.cmd.Err(); err != nil {
+			return fmt.Errorf("%s: %w", r.key, err)
+		}
+		return nil
+	}
+	n, err := r.cmd.Int64()
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.key, err)
+	}
+	if n != r.want {
+		return fmt.Errorf("%s: wrote %d entries, want %d (duplicate members or fields in the input?)", r.key, n, r.want)
+	}
+	return nil
 }
 
 // run calls j for i in [0, n) over w.conns() pipelines and returns how many
@@ -376,13 +410,11 @@ func (w *Writer) run(ctx context.Context, n int, j job, tr *tracker) (int64, err
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	for range w.conns() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := w.worker(ctx, n, j, &next, &written, &tr.done); err != nil {
 				cancel(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
@@ -391,28 +423,31 @@ func (w *Writer) run(ctx context.Context, n int, j job, tr *tracker) (int64, err
 	return written.Load(), nil
 }
 
+// worker takes chunks of items and sends them in pipelines of about
+// w.pipelineBytes() bytes, checking every reply.
 func (w *Writer) worker(ctx context.Context, n int, j job, next, written, done *atomic.Int64) error {
 	const chunk = 256
-	var st jobState
+	limit := w.pipelineBytes()
+	st := jobState{buf: make([]byte, 0, limit+limit/4)}
 	p := w.Client.Pipeline()
-	var checks []func() error
+	var replies []reply
 	bytes := 0
 	flush := func() error {
-		if p.Len() == 0 {
+		if len(replies) == 0 {
 			return nil
 		}
 		_, err := p.Exec(ctx)
-		for _, c := range checks {
-			if cerr := c(); cerr != nil {
+		for _, r := range replies {
+			if cerr := r.check(); cerr != nil {
 				return cerr
 			}
-			written.Add(1)
-			done.Add(1)
 		}
 		if err != nil {
 			return err
 		}
-		checks, bytes = checks[:0], 0
+		written.Add(int64(len(replies)))
+		done.Add(int64(len(replies)))
+		replies, bytes, st.buf = replies[:0], 0, st.buf[:0]
 		return nil
 	}
 	for {
@@ -424,12 +459,12 @@ func (w *Writer) worker(ctx context.Context, n int, j job, next, written, done *
 			return context.Cause(ctx)
 		}
 		for i := lo; i < min(lo+chunk, n); i++ {
-			b, check := j(ctx, p, i, &st)
-			if check == nil {
+			b, r, ok := j(ctx, p, i, &st)
+			if !ok {
 				continue
 			}
-			checks = append(checks, check)
-			if bytes += b; bytes >= w.pipelineBytes() {
+			replies = append(replies, r)
+			if bytes += b; bytes >= limit {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -438,21 +473,28 @@ func (w *Writer) worker(ctx context.Context, n int, j job, next, written, done *
 	}
 }
 
+// restore queues RESTORE key 0 payload REPLACE, with payload the bytes of
+// st.buf from start. REPLACE: a pipeline go-redis retries after a
+// network error must not fail on the keys it already wrote.
+func restore(ctx context.Context, p redis.Pipeliner, key string, st *jobState, start int) (int, reply, bool) {
+	payload := st.buf[start:len(st.buf):len(st.buf)]
+	return len(key) + len(payload), reply{key: key, cmd: p.Do(ctx, "RESTORE", key, 0, payload, "REPLACE")}, true
+}
+
 func listJob(k Keys, version string, fam Family, enc *Encoder) job {
-	return func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, func() error) {
+	return func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, reply, bool) {
 		l := &st.list
 		l.ID, l.Members, l.Scores = "", l.Members[:0], l.Scores[:0]
 		fam.Lists.List(i, l)
 		if len(l.Members) == 0 {
-			return 0, nil
+			return 0, reply{}, false
 		}
 		key := k.List(version, fam.Name, l.ID)
 		if enc != nil {
-			if payload, ok := enc.ZSet(l.Members, l.Scores); ok {
-				// REPLACE: a pipeline go-redis retries after a network
-				// error must not fail on the keys it already wrote.
-				cmd := p.Do(ctx, "RESTORE", key, 0, payload, "REPLACE")
-				return len(key) + len(payload), func() error { return replyErr(key, cmd) }
+			start := len(st.buf)
+			var ok bool
+			if st.buf, ok = enc.AppendZSet(st.buf, l.Members, l.Scores); ok {
+				return restore(ctx, p, key, st, start)
 			}
 		}
 		// go-redis keeps args until the pipeline runs: no reuse.
@@ -463,25 +505,24 @@ func listJob(k Keys, version string, fam Family, enc *Encoder) job {
 			args = append(args, l.Scores[m], member)
 			size += len(member) + 24
 		}
-		cmd := p.Do(ctx, args...)
-		want := int64(len(l.Members))
-		return size, func() error { return countReply(key, cmd, want) }
+		return size, reply{key: key, cmd: p.Do(ctx, args...), want: int64(len(l.Members))}, true
 	}
 }
 
 func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
-	return func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, func() error) {
+	return func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, reply, bool) {
 		h := &st.hash
 		h.ID, h.Fields, h.Values = "", h.Fields[:0], h.Values[:0]
 		src.Hash(i, h)
 		if len(h.Fields) == 0 {
-			return 0, nil
+			return 0, reply{}, false
 		}
 		key := k.User(version, h.ID)
 		if enc != nil {
-			if payload, ok := enc.Hash(h.Fields, h.Values); ok {
-				cmd := p.Do(ctx, "RESTORE", key, 0, payload, "REPLACE")
-				return len(key) + len(payload), func() error { return replyErr(key, cmd) }
+			start := len(st.buf)
+			var ok bool
+			if st.buf, ok = enc.AppendHash(st.buf, h.Fields, h.Values); ok {
+				return restore(ctx, p, key, st, start)
 			}
 		}
 		args := make([]any, 0, 2+2*len(h.Fields))
@@ -491,28 +532,8 @@ func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
 			args = append(args, field, h.Values[f])
 			size += len(field) + len(h.Values[f])
 		}
-		cmd := p.Do(ctx, args...)
-		want := int64(len(h.Fields))
-		return size, func() error { return countReply(key, cmd, want) }
+		return size, reply{key: key, cmd: p.Do(ctx, args...), want: int64(len(h.Fields))}, true
 	}
-}
-
-func replyErr(key string, cmd *redis.Cmd) error {
-	if err := cmd.Err(); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	return nil
-}
-
-func countReply(key string, cmd *redis.Cmd, want int64) error {
-	n, err := cmd.Int64()
-	if err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	if n != want {
-		return fmt.Errorf("%s: wrote %d entries, want %d (duplicate members or fields in the input?)", key, n, want)
-	}
-	return nil
 }
 
 func (w *Writer) complete(ctx context.Context, version string, res *Result, start time.Time) error {

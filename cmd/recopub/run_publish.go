@@ -35,7 +35,7 @@ func (f *publishFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.keep, "keep", 2, "complete versions kept before the live one")
 	fs.DurationVar(&f.grace, "grace", 15*time.Minute, "unfinished versions younger than this are not removed")
 	fs.DurationVar(&f.lockTTL, "lock-ttl", 30*time.Second, "run lock TTL (renewed while running)")
-	fs.IntVar(&f.conns, "conns", 4, "parallel Redis pipelines")
+	fs.IntVar(&f.conns, "conns", 2, "Redis pipelines in flight at once (per master on a cluster)")
 	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
 	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
 	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")
