@@ -95,8 +95,11 @@ func TestLoad(t *testing.T) {
 	if got, want := ds.Events, []string{"Order Completed", "Product Added", "Product Viewed"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Events=%q, want %q", got, want)
 	}
-	if got, want := len(ds.Users), 4; got != want {
-		t.Errorf("len(Users)=%d, want %d", got, want)
+	if got, want := ds.Users, []string{"u1", "a2", "a3", "u2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Users=%q, want %q (in order of first appearance)", got, want)
+	}
+	if got, want := ds.User, []uint32{0, 0, 1, 2, 3}; !reflect.DeepEqual(got, want) {
+		t.Errorf("User=%v, want %v", got, want)
 	}
 	want := map[string]int64{DropNoItem: 1, DropIDTooLong: 1, DropInvalidUTF8: 1, DropFutureTime: 1}
 	if !reflect.DeepEqual(ds.Stats.Dropped, want) {

@@ -83,7 +83,40 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weight
 		}
 	})
 	ds.Stats.Kept = int64(total)
+	ds.Users = firstAppearance(ds.Users, ds.User, goroutines)
 	return ds, ctx.Err()
+}
+
+// firstAppearance renumbers users in order of their first event, the
+// order a reader of the files would meet them in, and returns the users
+// in that order. It is one serial pass over the events: a load and a
+// rarely taken branch each, which the processor overlaps well.
+func firstAppearance(users []string, events []uint32, goroutines int) []string {
+	rank := make([]uint32, len(users))
+	for i := range rank {
+		rank[i] = idNull
+	}
+	next := uint32(0)
+	for _, u := range events {
+		if rank[u] == idNull {
+			rank[u] = next
+			next++
+		}
+	}
+	out := make([]string, len(users))
+	for u, r := range rank {
+		if r != idNull {
+			out[r] = users[u]
+		}
+	}
+	const chunk = 1 << 16
+	parallel((len(events)+chunk-1)/chunk, goroutines, func(c int) {
+		part := events[c*chunk : min((c+1)*chunk, len(events))]
+		for i, u := range part {
+			part[i] = rank[u]
+		}
+	})
+	return out[:next]
 }
 
 // unitSpanRef is a unitSpan with its worker, in unit order.
@@ -157,9 +190,10 @@ func (w *worker) compact(cut int64) {
 }
 
 // numberUsers gives the used users of all workers dense ids in the order
-// of their 96-bit hash: deterministic for given inputs, and computed by
-// sorting hashes rather than by a serial pass in input order. It returns
-// the users by id and, per worker, the map from local to dense ids.
+// of their 96-bit hash, computed by sorting hashes in parallel rather than
+// by looking strings up in a serial pass. It returns the users by id and,
+// per worker, the map from local to dense ids. (firstAppearance then
+// renumbers them.)
 func numberUsers(workers []*worker, goroutines int) ([]string, [][]uint32) {
 	type entry struct {
 		h   uint64

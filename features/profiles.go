@@ -1,29 +1,31 @@
 package features
 
 import (
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
-	"io"
-	"math/big"
-	"os"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // Profiles is a profile table: for each user, the traits a reverse-ETL
 // export carries, already formatted as a RudderStack Redis destination
-// would write them (numbers as JavaScript prints them, true/false, arrays
-// as JSON text, nulls left out, empty strings kept).
+// would write them: numbers as JavaScript prints them, true/false, nested
+// structs flattened into fields joined with ".", lists and maps as JSON
+// text, nulls left out, empty strings kept.
 type Profiles struct {
 	Columns []string // trait names, nested structs flattened with "."
 
-	index  map[string]int32 // user id -> row
+	colIndex map[string]uint16 // trait name -> index in Columns
+	index    map[string]int32  // user id -> row
 	ids    []string
 	ptr    []int32 // row r's traits are [ptr[r], ptr[r+1])
 	col    []uint16
@@ -74,17 +76,17 @@ func (p *Profiles) IDs() []string {
 type ProfileOptions struct {
 	Paths   []string
 	IDCol   string   // default "user_id"
-	Columns []string // traits to keep; default all but the id
+	Columns []string // traits to keep, by top-level or flattened name; default all but the id
 }
 
 // LoadProfiles reads profile tables. A user that appears more than once
-// keeps the traits of its last row.
+// keeps the traits of its last row; rows without an id are skipped.
 func LoadProfiles(opt ProfileOptions) (*Profiles, error) {
 	paths, err := ResolvePaths(opt.Paths)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
-	p := &Profiles{index: make(map[string]int32), ptr: []int32{0}}
+	p := &Profiles{index: make(map[string]int32), colIndex: make(map[string]uint16), ptr: []int32{0}}
 	for _, path := range paths {
 		if err := p.readFile(path, &opt); err != nil {
 			return nil, fmt.Errorf("profiles file %s: %w", path, err)
@@ -93,240 +95,328 @@ func LoadProfiles(opt ProfileOptions) (*Profiles, error) {
 	return p, nil
 }
 
-// leafReader formats one leaf column of the profile table.
-type leafReader struct {
-	name     string // trait name
-	column   int    // leaf column index
-	repeated bool
-	maxDef   int
-	format   func(parquet.Value) (string, bool) // text, quoted in JSON
-}
-
-func (p *Profiles) readFile(path string, opt *ProfileOptions) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := parquet.OpenFile(f, fi.Size())
+func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorrupt, r)
+		}
+	}()
+	rdr, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return fmt.Errorf("not a readable Parquet file: %w", err)
 	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
 	idName := orDefault(opt.IDCol, "user_id")
-	idLeaf, ok := pf.Schema().Lookup(idName)
-	if !ok {
-		return fmt.Errorf("column %q not found; the file has columns %s", idName, strings.Join(topLevel(pf.Schema()), ", "))
+	idIdx := sc.FieldIndices(idName)
+	if len(idIdx) == 0 {
+		return fmt.Errorf("column %q not found; the file has %s", idName, schemaNames(sc))
 	}
-	if idLeaf.MaxRepetitionLevel > 0 {
-		return fmt.Errorf("column %q is repeated; want a string or integer id", idName)
+	if t := sc.Field(idIdx[0]).Type; !isIDType(t) {
+		return fmt.Errorf("column %q has type %s; want %s", idName, t, wantID)
 	}
-	leaves, err := p.planLeaves(pf.Schema(), idName, opt.Columns)
+	fields, err := p.pickFields(sc, idName, opt.Columns)
 	if err != nil {
 		return err
 	}
-	idFmt := valueFormatter(idLeaf.Node)
-	rows := make([]parquet.Row, 256)
-	for _, rg := range pf.RowGroups() {
-		rr := rg.Rows()
-		for {
-			n, err := rr.ReadRows(rows)
-			for _, row := range rows[:n] {
-				p.addRow(row, idLeaf.ColumnIndex, idFmt, leaves)
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				rr.Close()
-				return err
-			}
-		}
-		rr.Close()
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer rr.Release()
+	for rr.Next() {
+		p.addBatch(rr.RecordBatch(), idIdx[0], fields)
+	}
+	return rr.Err()
 }
 
-// planLeaves maps the schema's leaves to trait names and checks that the
-// requested columns exist.
-func (p *Profiles) planLeaves(sc *parquet.Schema, idName string, want []string) ([]leafReader, error) {
-	var leaves []leafReader
+// traitField is a top-level column and the traits it gives.
+type traitField struct {
+	index int
+	name  string
+	keep  func(name string) bool // of the flattened names below it
+}
+
+// pickFields chooses the top-level columns to read and checks that every
+// requested trait exists.
+func (p *Profiles) pickFields(sc *arrow.Schema, idName string, want []string) ([]traitField, error) {
+	var out []traitField
 	found := make(map[string]bool)
-	for _, path := range sc.Columns() {
-		leaf, _ := sc.Lookup(path...)
-		name := traitName(path)
-		if name == idName {
+	for i, f := range sc.Fields() {
+		if f.Name == idName {
 			continue
 		}
-		top := path[0]
-		if len(want) > 0 && !slices.Contains(want, name) && !slices.Contains(want, top) {
-			continue
+		names := flatNames(f.Name, f.Type)
+		keep := func(string) bool { return true }
+		if len(want) > 0 {
+			if slices.Contains(want, f.Name) {
+				found[f.Name] = true
+			} else {
+				var picked []string
+				for _, n := range names {
+					if slices.Contains(want, n) {
+						picked = append(picked, n)
+						found[n] = true
+					}
+				}
+				if len(picked) == 0 {
+					continue
+				}
+				names = picked
+				keep = func(n string) bool { return slices.Contains(picked, n) }
+			}
 		}
-		found[name], found[top] = true, true
-		leaves = append(leaves, leafReader{
-			name:     name,
-			column:   leaf.ColumnIndex,
-			repeated: leaf.MaxRepetitionLevel > 0,
-			maxDef:   leaf.MaxDefinitionLevel,
-			format:   valueFormatter(leaf.Node),
-		})
+		for _, n := range names {
+			if _, ok := p.colIndex[n]; !ok {
+				if len(p.Columns) > math.MaxUint16 {
+					return nil, fmt.Errorf("more than %d profile columns", math.MaxUint16+1)
+				}
+				p.colIndex[n] = uint16(len(p.Columns))
+				p.Columns = append(p.Columns, n)
+			}
+		}
+		out = append(out, traitField{index: i, name: f.Name, keep: keep})
 	}
 	for _, w := range want {
 		if !found[w] {
-			return nil, fmt.Errorf("profile column %q not found; the file has columns %s", w, strings.Join(topLevel(sc), ", "))
+			return nil, fmt.Errorf("profile column %q not found; the file has %s", w, schemaNames(sc))
 		}
 	}
-	for _, l := range leaves {
-		if !slices.Contains(p.Columns, l.name) {
-			p.Columns = append(p.Columns, l.name)
-		}
-	}
-	return leaves, nil
+	return out, nil
 }
 
-func (p *Profiles) addRow(row parquet.Row, idCol int, idFmt func(parquet.Value) (string, bool), leaves []leafReader) {
-	// Values of a row come grouped by leaf column.
-	byCol := make(map[int][]parquet.Value, len(leaves)+1)
-	for _, v := range row {
-		byCol[v.Column()] = append(byCol[v.Column()], v)
+// flatNames lists the trait names a column gives: a struct's fields
+// joined with ".", anything else by its own name.
+func flatNames(name string, t arrow.DataType) []string {
+	st, ok := t.(*arrow.StructType)
+	if !ok {
+		return []string{name}
 	}
-	idv := byCol[idCol]
-	if len(idv) == 0 || idv[0].IsNull() {
-		return
+	var out []string
+	for _, f := range st.Fields() {
+		out = append(out, flatNames(name+"."+f.Name, f.Type)...)
 	}
-	id, _ := idFmt(idv[0])
-	if id == "" {
-		return
-	}
-	p.index[id] = int32(len(p.ids))
-	p.ids = append(p.ids, id)
-	for _, l := range leaves {
-		vals := byCol[l.column]
-		var text string
-		if l.repeated {
-			text = jsonArray(vals, l)
-			if text == "" {
-				continue
-			}
-		} else {
-			if len(vals) == 0 || vals[0].IsNull() {
-				continue
-			}
-			text, _ = l.format(vals[0])
-		}
-		p.col = append(p.col, uint16(slices.Index(p.Columns, l.name)))
-		p.values = append(p.values, text)
-	}
-	p.ptr = append(p.ptr, int32(len(p.values)))
+	return out
 }
 
-// jsonArray renders a repeated leaf as JSON text, the way RudderStack
-// stores an array trait. A null list is left out.
-func jsonArray(vals []parquet.Value, l leafReader) string {
-	if len(vals) == 0 || (len(vals) == 1 && vals[0].DefinitionLevel() == 0) {
-		return ""
+func schemaNames(sc *arrow.Schema) string {
+	names := make([]string, sc.NumFields())
+	for i, f := range sc.Fields() {
+		names[i] = f.Name
 	}
-	elems := make([]json.RawMessage, 0, len(vals))
-	for _, v := range vals {
-		switch {
-		case v.DefinitionLevel() == l.maxDef:
-			s, quoted := l.format(v)
-			if quoted {
-				b, _ := json.Marshal(s)
-				s = string(b)
-			}
-			elems = append(elems, json.RawMessage(s))
-		case v.DefinitionLevel() == l.maxDef-1 && len(vals) > 1 || v.RepetitionLevel() > 0:
-			elems = append(elems, json.RawMessage("null"))
-		}
-	}
-	b, _ := json.Marshal(elems)
-	return string(b)
+	return "columns " + strings.Join(names, ", ")
 }
 
-// traitName flattens a leaf path: structs join with ".", and the
-// list/element (or bag/array) wrappers of Parquet LIST columns vanish.
-func traitName(path []string) string {
-	var parts []string
-	for i := 0; i < len(path); i++ {
-		if i+1 < len(path) && ((path[i] == "list" && path[i+1] == "element") || (path[i] == "list" && path[i+1] == "item") || (path[i] == "bag" && path[i+1] == "array_element")) {
-			i++
+func (p *Profiles) addBatch(rec arrow.RecordBatch, idCol int, fields []traitField) {
+	ids := rec.Column(idCol)
+	var buf []byte
+	for i := range int(rec.NumRows()) {
+		if ids.IsNull(i) {
 			continue
 		}
-		parts = append(parts, path[i])
+		id, _ := scalarText(ids, i)
+		if id == "" {
+			continue
+		}
+		p.index[id] = int32(len(p.ids))
+		p.ids = append(p.ids, id)
+		for _, f := range fields {
+			p.addTraits(f.name, rec.Column(f.index), i, f.keep, &buf)
+		}
+		p.ptr = append(p.ptr, int32(len(p.values)))
 	}
-	return strings.Join(parts, ".")
 }
 
-func topLevel(sc *parquet.Schema) []string {
-	var names []string
-	for _, f := range sc.Fields() {
-		names = append(names, f.Name())
+// addTraits adds row i of column a as the trait name, or as one trait per
+// field when a is a struct. Nulls add nothing.
+func (p *Profiles) addTraits(name string, a arrow.Array, i int, keep func(string) bool, buf *[]byte) {
+	if a.IsNull(i) {
+		return
 	}
-	return names
+	if st, ok := a.(*array.Struct); ok {
+		typ := st.DataType().(*arrow.StructType)
+		for k := range st.NumField() {
+			p.addTraits(name+"."+typ.Field(k).Name, st.Field(k), i, keep, buf)
+		}
+		return
+	}
+	if !keep(name) || emptyList(a, i) {
+		return
+	}
+	text, ok := scalarText(a, i)
+	if !ok {
+		*buf = appendJSON((*buf)[:0], a, i)
+		text = string(*buf)
+	}
+	p.col = append(p.col, p.colIndex[name])
+	p.values = append(p.values, text)
 }
 
-// valueFormatter returns how a leaf's values are written: the text and
-// whether it is a string (quoted inside JSON arrays).
-func valueFormatter(n parquet.Node) func(parquet.Value) (string, bool) {
-	lt := n.Type().LogicalType()
-	var ltv format.LogicalTypeValue
-	if lt != nil {
-		ltv = lt.Value
+// emptyList reports whether row i of a is an empty list or map: left
+// out, like a null (a warehouse cannot tell them apart reliably, and
+// RudderStack drops empty objects).
+func emptyList(a arrow.Array, i int) bool {
+	switch v := a.(type) {
+	case *array.Map:
+		start, end := v.ValueOffsets(i)
+		return start == end
+	case array.ListLike:
+		start, end := v.ValueOffsets(i)
+		return start == end
 	}
-	switch t := ltv.(type) {
-	case *format.TimestampType:
-		unit := t.Unit.Value.Duration()
-		return func(v parquet.Value) (string, bool) {
-			return time.Unix(0, v.Int64()*int64(unit)).UTC().Format("2006-01-02T15:04:05.000Z"), true
-		}
-	case *format.DateType:
-		return func(v parquet.Value) (string, bool) {
-			return time.Unix(int64(v.Int32())*86400, 0).UTC().Format("2006-01-02"), true
-		}
-	case *format.DecimalType:
-		scale := int(t.Scale)
-		return func(v parquet.Value) (string, bool) { return decimalText(v, scale), false }
-	}
-	switch n.Type().Kind() {
-	case parquet.Boolean:
-		return func(v parquet.Value) (string, bool) { return strconv.FormatBool(v.Boolean()), false }
-	case parquet.Int32:
-		return func(v parquet.Value) (string, bool) { return strconv.FormatInt(int64(v.Int32()), 10), false }
-	case parquet.Int64:
-		return func(v parquet.Value) (string, bool) { return strconv.FormatInt(v.Int64(), 10), false }
-	case parquet.Float:
-		return func(v parquet.Value) (string, bool) { return JSNumber(float64(v.Float())), false }
-	case parquet.Double:
-		return func(v parquet.Value) (string, bool) { return JSNumber(v.Double()), false }
-	case parquet.Int96:
-		return func(v parquet.Value) (string, bool) {
-			return v.Int96().String(), false
-		}
-	}
-	return func(v parquet.Value) (string, bool) { return string(v.ByteArray()), true }
+	return false
 }
 
-func decimalText(v parquet.Value, scale int) string {
-	var unscaled big.Int
-	switch v.Kind() {
-	case parquet.Int32:
-		unscaled.SetInt64(int64(v.Int32()))
-	case parquet.Int64:
-		unscaled.SetInt64(v.Int64())
-	default:
-		b := v.ByteArray()
-		unscaled.SetBytes(b)
-		if len(b) > 0 && b[0]&0x80 != 0 { // two's complement
-			unscaled.Sub(&unscaled, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-		}
+// scalarText formats a non-null scalar as RudderStack writes it; ok is
+// false for lists, maps and structs.
+func scalarText(a arrow.Array, i int) (string, bool) {
+	switch v := a.(type) {
+	case *array.String:
+		return v.Value(i), true
+	case *array.LargeString:
+		return v.Value(i), true
+	case *array.Binary:
+		return string(v.Value(i)), true
+	case *array.LargeBinary:
+		return string(v.Value(i)), true
+	case *array.Boolean:
+		return strconv.FormatBool(v.Value(i)), true
+	case *array.Float64:
+		return traitNumber(v.Value(i)), true
+	case *array.Float32:
+		return traitNumber(float64(v.Value(i))), true
+	case *array.Float16:
+		return traitNumber(float64(v.Value(i).Float32())), true
+	case *array.Decimal128:
+		return JSNumber(v.Value(i).ToFloat64(v.DataType().(*arrow.Decimal128Type).Scale)), true
+	case *array.Decimal256:
+		return JSNumber(v.Value(i).ToFloat64(v.DataType().(*arrow.Decimal256Type).Scale)), true
+	case *array.Timestamp:
+		unit := v.DataType().(*arrow.TimestampType).Unit
+		return v.Value(i).ToTime(unit).UTC().Format("2006-01-02T15:04:05.000Z"), true
+	case *array.Date32:
+		return v.Value(i).ToTime().UTC().Format(time.DateOnly), true
+	case *array.Date64:
+		return v.Value(i).ToTime().UTC().Format(time.DateOnly), true
+	case *array.Dictionary:
+		return scalarText(v.Dictionary(), v.GetValueIndex(i))
+	case *array.Struct, array.ListLike, *array.Map:
+		return "", false
 	}
-	f, _ := new(big.Float).SetInt(&unscaled).Float64()
-	for range scale {
-		f /= 10
+	if isIntType(a.DataType()) {
+		return numberText(a, i), true
+	}
+	return a.ValueStr(i), true
+}
+
+// appendJSON renders row i of a as JSON, the way JSON.stringify would:
+// strings quoted, numbers as JavaScript prints them (non-finite as null),
+// structs and maps as objects, lists as arrays.
+func appendJSON(b []byte, a arrow.Array, i int) []byte {
+	if a.IsNull(i) {
+		return append(b, "null"...)
+	}
+	switch v := a.(type) {
+	case *array.Struct:
+		typ := v.DataType().(*arrow.StructType)
+		b = append(b, '{')
+		for k := range v.NumField() {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, typ.Field(k).Name)
+			b = append(b, ':')
+			b = appendJSON(b, v.Field(k), i)
+		}
+		return append(b, '}')
+	case *array.Map:
+		start, end := v.ValueOffsets(i)
+		keys, items := v.Keys(), v.Items()
+		b = append(b, '{')
+		for k := start; k < end; k++ {
+			if k > start {
+				b = append(b, ',')
+			}
+			key, _ := scalarText(keys, int(k))
+			b = appendJSONString(b, key)
+			b = append(b, ':')
+			b = appendJSON(b, items, int(k))
+		}
+		return append(b, '}')
+	case array.ListLike:
+		start, end := v.ValueOffsets(i)
+		vals := v.ListValues()
+		b = append(b, '[')
+		for k := start; k < end; k++ {
+			if k > start {
+				b = append(b, ',')
+			}
+			b = appendJSON(b, vals, int(k))
+		}
+		return append(b, ']')
+	case *array.Boolean:
+		return strconv.AppendBool(b, v.Value(i))
+	case *array.Float64:
+		return appendJSONNumber(b, v.Value(i))
+	case *array.Float32:
+		return appendJSONNumber(b, float64(v.Value(i)))
+	}
+	text, _ := scalarText(a, i)
+	if isNumberType(a.DataType()) {
+		return append(b, text...)
+	}
+	return appendJSONString(b, text)
+}
+
+// traitNumber formats a number trait as lodash.toString does, which is
+// JavaScript's String(f) except that -0 stays "-0".
+func traitNumber(f float64) string {
+	if f == 0 && math.Signbit(f) {
+		return "-0"
 	}
 	return JSNumber(f)
+}
+
+func appendJSONNumber(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return append(b, JSNumber(f)...)
+}
+
+// appendJSONString quotes s as JSON.stringify does: only quotes,
+// backslashes and control characters are escaped (Go's encoding/json also
+// escapes <, >, & and U+2028).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
