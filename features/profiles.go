@@ -26,10 +26,10 @@ type Profiles struct {
 
 	colIndex map[string]uint16 // trait name -> index in Columns
 	index    map[string]int32  // user id -> row
-	ids    []string
-	ptr    []int32 // row r's traits are [ptr[r], ptr[r+1])
-	col    []uint16
-	values []string
+	ids      []string
+	ptr      []int32 // row r's traits are [ptr[r], ptr[r+1])
+	col      []uint16
+	values   []string
 }
 
 // Len returns the number of users with a profile.
