@@ -160,38 +160,37 @@ func TestFlipThenCleanup(t *testing.T) {
 }
 
 func TestWatch(t *testing.T) {
-	s := redistest.Start(t)
-	rdb := s.Client(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	f := fixture{Items: 20, Users: 5, Depth: 5, Seed: 4}
-	MustPublish(t, rdb, f.Model())
-	c := publish.NewClient(rdb, publish.ClientOptions{TTL: time.Hour})
-	done := make(chan error)
-	go func() { done <- c.Watch(ctx) }()
+	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
+		rdb := tg.Client(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		f := fixture{Items: 20, Users: 5, Depth: 5, Seed: 4}
+		MustPublish(t, rdb, f.Model())
+		c := publish.NewClient(rdb, publish.ClientOptions{TTL: time.Hour})
+		done := make(chan error)
+		go func() { done <- c.Watch(ctx) }()
 
-	for round := range 3 {
-		if round == 2 {
-			// A lost subscription is re-established; flips announced
-			// meanwhile are caught by the read after resubscribing.
-			if err := rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
-				t.Fatal(err)
+		for round := range 3 {
+			if round == 2 {
+				// A lost subscription is re-established; flips announced
+				// meanwhile are caught by the read after resubscribing.
+				tg.Do(t, "CLIENT", "KILL", "TYPE", "pubsub")
 			}
+			v := MustPublish(t, rdb, f.Model())
+			waitFor(t, fmt.Sprintf("round %d: cached version %s", round, v), func() bool {
+				got, err := c.Version(ctx) // never asks Redis: the TTL is an hour
+				return err == nil && got == v
+			})
 		}
-		v := MustPublish(t, rdb, f.Model())
-		waitFor(t, fmt.Sprintf("round %d: cached version %s", round, v), func() bool {
-			got, err := c.Version(ctx) // never asks Redis: the TTL is an hour
-			return err == nil && got == v
-		})
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Watch returned %v, want nil", err)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Watch returned %v, want nil", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("Watch did not return after cancel")
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Watch did not return after cancel")
-	}
+	})
 }
 
 func TestUnavailable(t *testing.T) {
