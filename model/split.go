@@ -94,6 +94,12 @@ type SplitOptions struct {
 	Seed   int64     // SplitUserStratified's shuffle and SplitLastN's tie-breaks
 	Cutoff time.Time // SplitTemporal: events at or after it are held out
 	N      int       // SplitLastN: items held out per user; default 1
+
+	// UserKeys, when not nil, seeds each user's shuffle with UserKeys[u]
+	// instead of the dense id u, e.g. a hash of the external id, so the
+	// split does not change when the same users are numbered differently
+	// (another file order, another loader).
+	UserKeys []uint64
 }
 
 // Holdout is the result of Split.
@@ -114,7 +120,8 @@ type Holdout struct {
 // never be hit. With SplitUserStratified each user's distinct items are
 // shuffled (seeded per user, so the result does not depend on other users)
 // and the first round(Ratio·n) are kept for training, rounding half to
-// even as NumPy does; this is the rule of python_stratified_split, though
+// even as NumPy does (the shuffle is seeded by Seed and the user's key,
+// see UserKeys); this is the rule of python_stratified_split, though
 // not its random numbers. With SplitTemporal events before Cutoff train;
 // pairs first seen at or after it are tested, for users who have training
 // events. With SplitLastN each user with more than N distinct items has
@@ -123,6 +130,9 @@ type Holdout struct {
 func Split(x *Interactions, opt SplitOptions) (*Holdout, error) {
 	if x.Time == nil && opt.Mode != SplitUserStratified {
 		return nil, fmt.Errorf("split %v: the events have no times", opt.Mode)
+	}
+	if opt.UserKeys != nil && len(opt.UserKeys) != x.NumUsers {
+		return nil, fmt.Errorf("split: %d user keys for %d users", len(opt.UserKeys), x.NumUsers)
 	}
 	switch opt.Mode {
 	case SplitUserStratified:
@@ -139,7 +149,7 @@ func Split(x *Interactions, opt SplitOptions) (*Holdout, error) {
 			for _, p := range perm[keep:] {
 				test[p] = true
 			}
-		}, opt.Seed), nil
+		}, opt), nil
 	case SplitLastN:
 		n := opt.N
 		if n == 0 {
@@ -157,7 +167,7 @@ func Split(x *Interactions, opt SplitOptions) (*Holdout, error) {
 			for _, p := range order[len(order)-n:] {
 				test[p] = true
 			}
-		}, opt.Seed), nil
+		}, opt), nil
 	case SplitTemporal:
 		if opt.Cutoff.IsZero() {
 			return nil, errors.New("split temporal: no cutoff time")
@@ -183,7 +193,7 @@ type pairRule func(items, first []uint32, rng *rand.Rand, test []bool)
 
 // splitPairs applies rule to every user's distinct items and divides the
 // events accordingly.
-func splitPairs(x *Interactions, rule pairRule, seed int64) *Holdout {
+func splitPairs(x *Interactions, rule pairRule, opt SplitOptions) *Holdout {
 	m := x.Matrix(nil)
 	pos := pairPositions(m, x)
 	first := make([]uint32, m.NNZ())
@@ -201,7 +211,11 @@ func splitPairs(x *Interactions, rule pairRule, seed int64) *Holdout {
 		if lo == hi {
 			continue
 		}
-		rng := rand.New(rand.NewPCG(uint64(seed), uint64(u)))
+		key := uint64(u)
+		if opt.UserKeys != nil {
+			key = opt.UserKeys[u]
+		}
+		rng := rand.New(rand.NewPCG(uint64(opt.Seed), key))
 		rule(m.UserItem[lo:hi], first[lo:hi], rng, test[lo:hi])
 	}
 	keep := make([]bool, x.Len())

@@ -189,6 +189,44 @@ func TestSplitLastNTies(t *testing.T) {
 	}
 }
 
+// With UserKeys the split follows the users, not their numbering.
+func TestSplitUserKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	x := randomInteractions(r, 30, 20, 0.3)
+	keys := make([]uint64, x.NumUsers)
+	for u := range keys {
+		keys[u] = uint64(1000 + 7*u)
+	}
+	// The same events with users numbered backwards.
+	rev := &Interactions{NumUsers: x.NumUsers, NumItems: x.NumItems, Item: x.Item, Time: x.Time}
+	revKeys := make([]uint64, x.NumUsers)
+	for _, u := range x.User {
+		rev.User = append(rev.User, uint32(x.NumUsers-1)-u)
+	}
+	for u := range keys {
+		revKeys[x.NumUsers-1-u] = keys[u]
+	}
+	a, err := Split(x, SplitOptions{Seed: 1, UserKeys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Split(rev, SplitOptions{Seed: 1, UserKeys: revKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u := range x.NumUsers {
+		ra := a.Test.UserItem[a.Test.UserPtr[u]:a.Test.UserPtr[u+1]]
+		v := x.NumUsers - 1 - u
+		rb := b.Test.UserItem[b.Test.UserPtr[v]:b.Test.UserPtr[v+1]]
+		if !slices.Equal(ra, rb) {
+			t.Fatalf("user %d holds out %v, renumbered %v", u, ra, rb)
+		}
+	}
+	if _, err := Split(x, SplitOptions{UserKeys: keys[:3]}); err == nil {
+		t.Error("short UserKeys accepted")
+	}
+}
+
 func TestSplitErrors(t *testing.T) {
 	x := &Interactions{NumUsers: 1, NumItems: 1, User: []uint32{0}, Item: []uint32{0}}
 	for _, opt := range []SplitOptions{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"text/tabwriter"
@@ -175,6 +176,14 @@ type evalRow struct {
 func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profiles *features.Profiles) (*evalReport, error) {
 	x := &model.Interactions{NumUsers: len(ds.Users), NumItems: len(ds.Items),
 		User: ds.User, Item: ds.Item, Weight: c.in.weights(ds), Time: ds.Time}
+	// Seed each user's shuffle by its external id, so a user's held-out
+	// items do not depend on how the loader numbered the users.
+	c.splitOpt.UserKeys = make([]uint64, len(ds.Users))
+	for u, id := range ds.Users {
+		h := fnv.New64a()
+		h.Write([]byte(id))
+		c.splitOpt.UserKeys[u] = h.Sum64()
+	}
 	h, err := model.Split(x, c.splitOpt)
 	if err != nil {
 		return nil, usagef("%v", err)
