@@ -29,19 +29,29 @@ func (f *ingestFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.profiles, "profiles", "profile export (Parquet file, directory or glob); repeatable")
 	fs.StringVar(&f.opt.UserCol, "user-col", "user_id", "user id column")
 	fs.StringVar(&f.opt.AnonCol, "anon-col", "anonymous_id", `fallback id column when the user id is null or empty ("-" for none)`)
-	fs.StringVar(&f.opt.ItemCol, "item-col", "product_id", "item id column")
+	fs.StringVar(&f.opt.ItemCol, "item-col", "product_id",
+		`item id column; "products.product_id" reaches into a struct, explodes a list of structs (one event per element) or reads JSON text`)
 	fs.StringVar(&f.opt.EventCol, "event-col", "event", `event name column ("-" when every row is a purchase)`)
-	fs.StringVar(&f.opt.TimeCol, "time-col", "timestamp", "event time column (TIMESTAMP, INT64 epoch ms or ISO-8601 string)")
+	fs.StringVar(&f.opt.TimeCol, "time-col", "timestamp", "event time column (TIMESTAMP, DATE, INT64 epoch ms or ISO-8601 string)")
+	fs.StringVar(&f.opt.MessageIDCol, "message-id-col", "message_id", `rows repeating a message id are counted once ("-": keep all)`)
+	fs.StringVar(&f.opt.WeightCol, "weight-col", "", "numeric column weighting each event (rating, quantity)")
+	fs.StringVar(&f.opt.QuantityCol, "quantity-col", "", `numeric column weighting each item, e.g. "products.quantity"`)
 	fs.StringVar(&f.eventWeights, "event-weights", "", `keep only these events, with weights: "Order Completed=5,Product Added=3,Product Viewed=1"`)
 	fs.StringVar(&f.purchaseEvent, "purchase-event", "Order Completed", "event whose items are purchases (recent_five_purchases)")
-	fs.Func("now", "reference time for --max-future, RFC 3339 (default: the current time)", func(v string) error {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return fmt.Errorf("want RFC 3339 such as 2026-11-25T02:00:00Z")
+	timeFlag := func(dst *time.Time) func(string) error {
+		return func(v string) error {
+			t, err := features.ParseTime(v)
+			if err != nil {
+				return errors.New("want RFC 3339 such as 2026-11-25T02:00:00Z or a date such as 2026-11-25")
+			}
+			*dst = t
+			return nil
 		}
-		f.opt.Now = t
-		return nil
-	})
+	}
+	fs.Func("since", "keep events at or after this time (RFC 3339 or YYYY-MM-DD)", timeFlag(&f.opt.Since))
+	fs.Func("until", "keep events before this time (RFC 3339 or YYYY-MM-DD)", timeFlag(&f.opt.Until))
+	fs.IntVar(&f.opt.Days, "days", 0, "keep the last N days of events, counted back from --now or else from the newest event")
+	fs.Func("now", "reference time for --max-future and --days, RFC 3339 (default: the current time; --days: the newest event)", timeFlag(&f.opt.Now))
 	fs.DurationVar(&f.opt.MaxFuture, "max-future", time.Hour, "drop events later than now plus this")
 	fs.Float64Var(&f.maxBadFraction, "max-bad-fraction", 0.01, "fail without publishing when more than this fraction of rows is unusable")
 	fs.StringVar(&f.profileID, "profile-id-col", "user_id", "user id column of the profile table")
@@ -60,6 +70,12 @@ func (f *ingestFlags) validate() error {
 	if f.maxBadFraction < 0 || f.maxBadFraction > 1 {
 		return usagef("--max-bad-fraction %g: want a fraction between 0 and 1", f.maxBadFraction)
 	}
+	if f.opt.Days < 0 {
+		return usagef("--days %d: want a positive number of days", f.opt.Days)
+	}
+	if !f.opt.Since.IsZero() && !f.opt.Until.IsZero() && !f.opt.Since.Before(f.opt.Until) {
+		return usagef("--since %s is not before --until %s", f.opt.Since.Format(time.RFC3339), f.opt.Until.Format(time.RFC3339))
+	}
 	f.opt.Events = f.events
 	return nil
 }
@@ -77,7 +93,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		return nil, nil, rejectedError{fmt.Errorf("ingest: %w", err)}
 	}
 	stages["ingest"] = time.Since(t).Seconds()
-	log.Info("ingest", "files", ds.Stats.Files, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
+	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
 		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", stages["ingest"])
 	if err := f.checkBad(ds); err != nil {
 		return nil, nil, err
@@ -96,13 +112,10 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 }
 
 // checkBad fails the run when too many rows were unusable. Rows dropped
-// because --event-weights does not name their event are a choice, not bad
-// data, and do not count.
+// by choice (events --event-weights does not name, times outside the
+// window) or as duplicates are not bad data and do not count.
 func (f *ingestFlags) checkBad(ds *features.Dataset) error {
-	bad := ds.Stats.DroppedTotal()
-	if len(f.opt.EventWeights) > 0 {
-		bad -= ds.Stats.Dropped[features.DropUnknownEvent]
-	}
+	bad := ds.Stats.Unusable()
 	if ds.Stats.Read == 0 {
 		return rejectedError{errors.New("ingest: the event files hold no rows")}
 	}
@@ -117,10 +130,12 @@ func (f *ingestFlags) checkBad(ds *features.Dataset) error {
 	return nil
 }
 
-// weights returns per-event weights from --event-weights, or nil.
+// weights returns the weight of each event for model.NewMatrix: its
+// --event-weights weight times its --weight-col / --quantity-col value
+// (ds.Weight), or nil when neither applies (every event weighs 1).
 func (f *ingestFlags) weights(ds *features.Dataset) []float32 {
 	if len(f.opt.EventWeights) == 0 {
-		return nil
+		return ds.Weight
 	}
 	byCode := make([]float32, len(ds.Events))
 	for i, e := range ds.Events {
@@ -130,13 +145,28 @@ func (f *ingestFlags) weights(ds *features.Dataset) []float32 {
 	for i, e := range ds.Event {
 		w[i] = byCode[e]
 	}
+	if ds.Weight != nil {
+		for i, c := range ds.Weight {
+			w[i] *= c
+		}
+	}
 	return w
 }
 
 func (f *ingestFlags) parameters(p map[string]any) {
 	p["item_col"], p["user_col"], p["anon_col"] = f.opt.ItemCol, f.opt.UserCol, f.opt.AnonCol
 	p["event_col"], p["time_col"], p["event_weights"] = f.opt.EventCol, f.opt.TimeCol, f.eventWeights
+	p["message_id_col"], p["weight_col"], p["quantity_col"] = f.opt.MessageIDCol, f.opt.WeightCol, f.opt.QuantityCol
 	p["purchase_event"] = f.purchaseEvent
+	if !f.opt.Since.IsZero() {
+		p["since"] = f.opt.Since.Format(time.RFC3339)
+	}
+	if !f.opt.Until.IsZero() {
+		p["until"] = f.opt.Until.Format(time.RFC3339)
+	}
+	if f.opt.Days > 0 {
+		p["days"] = f.opt.Days
+	}
 }
 
 func splitList(s string) []string {
