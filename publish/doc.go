@@ -29,6 +29,17 @@
 // and then flips. A failed publish leaves the live version untouched and
 // removes what it wrote.
 //
+// LiveFeatures is the alternative for user features: it merges them with
+// HSET into the hashes RudderStack's Redis destination keeps per user
+// (Keys.LiveUser), which belong to no version.
+//
+// # Models as files
+//
+// ModelWriter writes a Model to a directory (neighbors.parquet,
+// features.parquet, manifest.json) so it can be inspected before it is
+// published; ReadModelDir checks such a directory and returns a Model
+// whose sources read the files on demand, to be published like any other.
+//
 // # Reading
 //
 // Client resolves the live version once per request and reads only keys of
