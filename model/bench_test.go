@@ -91,3 +91,49 @@ func BenchmarkEASE(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCrossOccurrence runs the A'B kernel on two event matrices over
+// the same users: a quarter of the events as purchases.
+func BenchmarkCrossOccurrence(b *testing.B) {
+	for _, events := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("events=%d", events), func(b *testing.B) {
+			nu, ni, users, items := synthetic(events, 1)
+			q := len(users) / 4
+			views := NewMatrix(nu, ni, users[q:], items[q:], nil)
+			buys := NewMatrix(nu, ni, users[:q], items[:q], nil)
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				if _, err := CrossOccurrence(b.Context(), views, buys, Options{Metric: LLR, MaxUserItems: 500, Seed: 1}); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n*len(users))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkRecommend scores every user from top-50 cosine lists, as eval
+// does.
+func BenchmarkRecommend(b *testing.B) {
+	for _, events := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("events=%d", events), func(b *testing.B) {
+			nu, ni, users, items := synthetic(events, 1)
+			m := NewMatrix(nu, ni, users, items, nil)
+			nb, err := Similar(b.Context(), m, Options{Metric: Cosine})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				if _, err := Recommend(b.Context(), m, nb, nil, 10, AffinityWeighted, 0); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n*nu)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}
