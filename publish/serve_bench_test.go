@@ -144,7 +144,7 @@ func benchUnderFlips(b *testing.B) {
 	s := redistest.Start(b)
 	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, PoolSize: 2 * benchCallers})
 	b.Cleanup(func() { rdb.Close() })
-	fl := &flipper{rdb: rdb, f: fixture{Items: 1000, Users: 5000, Depth: 50, Seed: 7}}
+	fl := &flipper{rdb: rdb, f: fixture{Items: 500, Users: 2000, Depth: 30, Seed: 7}}
 	fl.MustStart(b)
 	c := publish.NewClient(rdb, publish.ClientOptions{})
 	wctx, cancel := context.WithCancel(ctx)
