@@ -153,7 +153,8 @@ func TestLiveHashesMatchRudderStack(t *testing.T) {
 		VIP: ptr(true), Tags: []*string{ptr("a"), ptr("<b&c>"), nil, ptr("\"q\"\\ é\u2028\t")}, Scores: []float64{1, 0.5, 123456789012345680000},
 		Address: &addressTrait{City: ptr("Zürich"), Zip: ptr(int32(8001)), Geo: &geoTrait{Lat: ptr(47.37)}},
 	}
-	if err := parquet.WriteFile(profiles, []profileRow{row, {UserID: "X2", Address: &addressTrait{}}}); err != nil {
+	empty := profileRow{UserID: "X3", Email: ptr("x3@example.com"), Tags: []*string{}, Scores: []float64{}}
+	if err := parquet.WriteFile(profiles, []profileRow{row, {UserID: "X2", Address: &addressTrait{}}, empty}); err != nil {
 		t.Fatal(err)
 	}
 	s := redistest.Start(t)
@@ -179,11 +180,12 @@ func TestLiveHashesMatchRudderStack(t *testing.T) {
 		{"address.city", "Zürich", ""},
 		{"address.zip", "8001", ""},
 		{"address.geo.lat", "47.37", ""},
-		// lodash.toString(-0) is "-0"; JSNumber, like String(-0), gives "0".
-		{"minus_zero", "-0", "features.JSNumber formats -0 as 0 (lodash.toString special-cases -0)"},
+		// lodash.toString(-0) is "-0", unlike String(-0).
+		{"minus_zero", "-0", ""},
 		// JSON.stringify escapes only quotes, backslashes and control
-		// characters; Go's encoding/json also escapes <, >, & and U+2028.
-		{"tags", `["a","<b&c>",null,"\"q\"\\ é` + "\u2028" + `\t"]`, "features/profiles.go renders arrays with json.Marshal, which escapes <, >, & and U+2028"},
+		// characters; Go's encoding/json would also escape <, >, & and
+		// U+2028.
+		{"tags", `["a","<b&c>",null,"\"q\"\\ é` + "\u2028" + `\t"]`, ""},
 	} {
 		switch g, ok := got[c.field]; {
 		case c.diverges == "" && (!ok || g != c.want):
@@ -201,6 +203,14 @@ func TestLiveHashesMatchRudderStack(t *testing.T) {
 	}
 	if n := len(got); n != 14 {
 		t.Errorf("%d fields, want 14: %v", n, slices.Sorted(maps.Keys(got)))
+	}
+	// Empty arrays: flat keeps them, processValues keeps arrays (util's
+	// isObject is false for them) and JSON.stringify([]) is "[]".
+	got3 := rdb.HGetAll(context.Background(), "rs:user:X3").Val()
+	for _, f := range []string{"tags", "scores"} {
+		if g, ok := got3[f]; g != "[]" {
+			t.Logf("known divergence: empty array %s = %q (present %v), RudderStack writes \"[]\": features/profiles.go leaves empty lists out like nulls", f, g, ok)
+		}
 	}
 	// A user whose traits are all null has no hash, as RudderStack refuses
 	// an identify call without traits.
