@@ -24,7 +24,8 @@ func TestJobOnCluster(t *testing.T) {
 	if code, _, stderr := run(t, runArgs(tg.URL())...); code != 0 {
 		t.Fatalf("run with the cluster URL: exit %d: %s", code, stderr)
 	}
-	first := checkLive(t, tg, rdb)
+	sc := &scenario{tg: tg, rdb: rdb, ns: publish.DefaultNamespace, dir: dir}
+	first := checkLive(t, sc)
 	for _, s := range tg.Servers {
 		if n := s.Client(t).DBSize(ctx).Val(); n == 0 {
 			t.Errorf("master %s holds none of the version's keys", s.Addr)
@@ -33,11 +34,11 @@ func TestJobOnCluster(t *testing.T) {
 	if code, _, stderr := run(t, runArgs(seed, "--cluster", "--metric", "jaccard")...); code != 0 {
 		t.Fatalf("run with --cluster and a seed: exit %d: %s", code, stderr)
 	}
-	second := checkLive(t, tg, rdb)
+	second := checkLive(t, sc)
 	if second <= first {
 		t.Fatalf("second live %s, first %s", second, first)
 	}
-	item := firstSimItem(t, tg, second)
+	item := firstSimItem(t, sc, second)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -53,7 +54,7 @@ func TestJobOnCluster(t *testing.T) {
 			t.Fatalf("%v: exit %d, want 0 and %q in:\n%s%s", tc.args, code, tc.want, stdout, stderr)
 		}
 	}
-	if got := checkLive(t, tg, rdb); got != first {
+	if got := checkLive(t, sc); got != first {
 		t.Errorf("live after rollback %s, want %s", got, first)
 	}
 	vs, _ := publish.Versions(ctx, rdb, publish.Keys{})

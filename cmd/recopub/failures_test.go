@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -26,7 +27,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RECOPUB_TEST_MAIN") == "1" {
 		main()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if failuresExport.dir != "" {
+		os.RemoveAll(failuresExport.dir)
+	}
+	os.Exit(code)
 }
 
 // child is recopub running as a separate process.
@@ -95,6 +100,15 @@ func (c *child) kill() bool {
 	return !c.cmd.ProcessState.Exited() // killed, not exited by itself
 }
 
+// lastMsg returns the msg of the last log line written so far.
+func (c *child) lastMsg() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var line struct{ Msg string }
+	_ = json.Unmarshal([]byte(lastLine(c.stderr.String())), &line)
+	return line.Msg
+}
+
 // wait waits for the process and returns its exit code and stderr.
 func (c *child) wait() (int, string) {
 	for range c.lines {
@@ -105,28 +119,81 @@ func (c *child) wait() (int, string) {
 	return c.cmd.ProcessState.ExitCode(), c.stderr.String()
 }
 
-// MustGenFailures writes an export big enough that publishing takes a
-// noticeable fraction of a second, so kills land in it.
-func MustGenFailures(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if code, _, stderr := run(t, "gen", "--out", dir, "--users", "6000", "--items", "3000", "--events", "60000", "--seed", "5"); code != 0 {
-		t.Fatalf("gen exit %d: %s", code, stderr)
-	}
-	return dir
+// failuresExport is the export every failure test runs the job on,
+// generated once.
+var failuresExport struct {
+	once sync.Once
+	dir  string
+	err  error
 }
 
-func runArgs(dir string, tg *redistest.Target, extra ...string) []string {
-	return append([]string{"run", "--events", filepath.Join(dir, "events"), "--profiles", filepath.Join(dir, "profiles"),
-		"--redis", tg.URL(), "--top-n", "50", "--grace", "1h"}, extra...)
+// MustFailuresExport returns an export big enough that publishing takes a
+// noticeable fraction of a second, so kills land in it.
+func MustFailuresExport(t *testing.T) string {
+	t.Helper()
+	failuresExport.once.Do(func() {
+		dir, err := os.MkdirTemp("", "recopub-failures-")
+		if err != nil {
+			failuresExport.err = err
+			return
+		}
+		failuresExport.dir = dir
+		var out strings.Builder
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+		if code := m.Run(context.Background(), []string{"gen", "--out", dir, "--users", "3000", "--items", "1500", "--events", "30000", "--seed", "5"}); code != 0 {
+			failuresExport.err = fmt.Errorf("gen exit %d: %s", code, out.String())
+		}
+	})
+	if failuresExport.err != nil {
+		t.Fatal(failuresExport.err)
+	}
+	return failuresExport.dir
+}
+
+// scenario is one failure test's job: its arguments and namespace on a
+// shared target.
+type scenario struct {
+	tg  *redistest.Target
+	rdb redis.UniversalClient
+	ns  string
+	dir string
+}
+
+func (sc *scenario) keys() publish.Keys { return publish.Keys{Namespace: sc.ns} }
+
+func (sc *scenario) args(extra ...string) []string {
+	return append([]string{"run", "--events", filepath.Join(sc.dir, "events"), "--profiles", filepath.Join(sc.dir, "profiles"),
+		"--redis", sc.tg.URL(), "--namespace", sc.ns, "--top-n", "50", "--grace", "1h"}, extra...)
+}
+
+// TestFailures runs the failure scenarios against a single server and a
+// three-master cluster, each in its own namespace.
+func TestFailures(t *testing.T) {
+	dir := MustFailuresExport(t)
+	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
+		rdb := tg.Client(t)
+		for _, tc := range []struct {
+			name string
+			fn   func(t *testing.T, sc *scenario)
+		}{
+			{"ConcurrentRuns", testConcurrentRuns},
+			{"KillDuringPublish", testKillDuringPublish},
+			{"MemoryRefusals", testMemoryRefusals},
+			{"ServerRestart", testServerRestart},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.fn(t, &scenario{tg: tg, rdb: rdb, ns: strings.ToLower(tc.name), dir: dir})
+			})
+		}
+	})
 }
 
 // checkLive fails unless the live version is complete, holds exactly the
 // keys its manifest counts on every master, and reads through the client.
-func checkLive(t *testing.T, tg *redistest.Target, rdb redis.UniversalClient) string {
+func checkLive(t *testing.T, sc *scenario) string {
 	t.Helper()
 	ctx := context.Background()
-	vs, err := publish.Versions(ctx, rdb, publish.Keys{})
+	vs, err := publish.Versions(ctx, sc.rdb, sc.keys())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +208,14 @@ func checkLive(t *testing.T, tg *redistest.Target, rdb redis.UniversalClient) st
 		for _, n := range v.Lists {
 			want += n
 		}
-		if got := int64(len(namespaceKeys(t, tg, "reco:"+v.ID+":*"))); got != want {
+		prefix := sc.keys().VersionPrefix(v.ID)
+		keys := namespaceKeys(t, sc.tg, prefix+"*")
+		if got := int64(len(keys)); got != want {
 			t.Fatalf("live version %s has %d keys, its manifest counts %d", v.ID, got, want)
 		}
-		item := firstSimItem(t, tg, v.ID)
-		if _, got, err := publish.NewClient(rdb, publish.ClientOptions{}).Neighbors(ctx, item, 5); err != nil || got != v.ID {
+		item := firstSimItem(t, sc, v.ID)
+		cl := publish.NewClient(sc.rdb, publish.ClientOptions{Namespace: sc.ns})
+		if _, got, err := cl.Neighbors(ctx, item, 5); err != nil || got != v.ID {
 			t.Fatalf("Neighbors(%s) read version %s, err %v; live is %s", item, got, err, v.ID)
 		}
 		return v.ID
@@ -183,20 +253,21 @@ func namespaceKeys(t *testing.T, tg *redistest.Target, pattern string) []string 
 	return out
 }
 
-func firstSimItem(t *testing.T, tg *redistest.Target, version string) string {
+func firstSimItem(t *testing.T, sc *scenario, version string) string {
 	t.Helper()
-	keys := namespaceKeys(t, tg, "reco:"+version+":sim:*")
+	prefix := sc.keys().List(version, publish.FamilySimilar, "")
+	keys := namespaceKeys(t, sc.tg, prefix+":*")
 	if len(keys) == 0 {
 		t.Fatalf("version %s has no sim lists", version)
 	}
-	return strings.TrimPrefix(keys[0], "reco:"+version+":sim:")
+	return strings.TrimPrefix(keys[0], prefix+":")
 }
 
 // waitUnlocked waits until the lock of a killed run has expired.
-func waitUnlocked(t *testing.T, rdb redis.UniversalClient) {
+func waitUnlocked(t *testing.T, sc *scenario) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Exists(context.Background(), "{reco}:lock").Val() == 1 {
+	for sc.rdb.Exists(context.Background(), sc.keys().Lock()).Val() == 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("run lock not released or expired after 10s")
 		}
@@ -204,7 +275,8 @@ func waitUnlocked(t *testing.T, rdb redis.UniversalClient) {
 	}
 }
 
-// publishSeconds runs the job to completion and returns its publish stage.
+// publishSeconds runs the job to completion as a child and returns its
+// publish stage.
 func publishSeconds(t *testing.T, args []string) float64 {
 	t.Helper()
 	sumPath := filepath.Join(t.TempDir(), "summary.json")
@@ -220,157 +292,147 @@ func publishSeconds(t *testing.T, args []string) float64 {
 	return sum.Stages["publish"]
 }
 
-// TestKillDuringPublish kills the job with SIGKILL at random points of its
-// publish stage, ten times on a single server and ten on a cluster: the
-// live version stays complete and readable after each kill, the next run
-// succeeds, and gc removes every key the killed runs left.
-func TestKillDuringPublish(t *testing.T) {
-	dir := MustGenFailures(t)
-	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
-		rdb := tg.Client(t)
-		args := runArgs(dir, tg, "--lock-ttl", "1s")
-		window := time.Duration(publishSeconds(t, args) * float64(time.Second))
-		seed := uint64(time.Now().UnixNano())
-		rng := rand.New(rand.NewPCG(seed, 0))
-		t.Logf("seed %d, kills within %s (the publish stage) of the plan line", seed, window)
-		kills := 0
-		start := time.Now()
-		attempt := 0
-		for ; kills < 10; attempt++ {
-			if attempt == 40 {
-				t.Fatalf("only %d of 40 runs were still running when killed", kills)
-			}
-			// Stands in for waiting out the killed run's lock TTL, which
-			// the run after the loop does.
-			rdb.Del(context.Background(), "{reco}:lock")
-			c := startChild(t, args...)
-			if !c.waitFor(`"msg":"plan"`) {
-				code, stderr := c.wait()
-				t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
-			}
-			time.Sleep(time.Duration(rng.Int64N(int64(window))))
-			if c.kill() {
-				kills++
-			}
-			checkLive(t, tg, rdb)
+// testKillDuringPublish kills the job with SIGKILL at random points of its
+// publish stage, ten times: the live version stays complete and readable
+// after each kill, the next run succeeds, and gc removes every key the
+// killed runs left.
+func testKillDuringPublish(t *testing.T, sc *scenario) {
+	args := sc.args("--lock-ttl", "1s")
+	window := time.Duration(publishSeconds(t, args) * float64(time.Second))
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	start, kills, attempt := time.Now(), 0, 0
+	after := make(map[string]int) // the last log line before each kill
+	for ; kills < 10; attempt++ {
+		if attempt == 40 {
+			t.Fatalf("only %d of 40 runs were still running when killed", kills)
 		}
-		t.Logf("%d kills in %d runs, %s", kills, attempt, time.Since(start))
-		waitUnlocked(t, rdb)
-		if code, _, stderr := run(t, args...); code != 0 {
-			t.Fatalf("run after the kills: exit %d: %s", code, stderr)
-		}
-		live := checkLive(t, tg, rdb)
-		if code, stdout, stderr := run(t, "gc", "--keep", "0", "--grace", "1ms", "--redis", tg.URL()); code != 0 {
-			t.Fatalf("gc exit %d: %s%s", code, stdout, stderr)
-		}
-		vs, _ := publish.Versions(context.Background(), rdb, publish.Keys{})
-		if len(vs) != 1 || vs[0].ID != live {
-			t.Errorf("after gc: versions %+v, want only %s", vs, live)
-		}
-		for _, k := range namespaceKeys(t, tg, "reco:*") {
-			if !strings.HasPrefix(k, "reco:"+live+":") {
-				t.Fatalf("after gc: %s remains (live is %s)", k, live)
-			}
-		}
-	})
-}
-
-// TestServerRestartDuringRun restarts a Redis server while the job
-// publishes: the job exits 1 and the live version (reloaded from the
-// server's SAVE) is unchanged.
-func TestServerRestartDuringRun(t *testing.T) {
-	dir := MustGenFailures(t)
-	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
-		rdb := tg.Client(t)
-		args := runArgs(dir, tg, "--no-restore", "--conns", "1")
-		if code, _, stderr := run(t, args...); code != 0 {
-			t.Fatalf("first run exit %d: %s", code, stderr)
-		}
-		live := checkLive(t, tg, rdb)
-		tg.Do(t, "SAVE")
+		// Stands in for waiting out the killed run's lock TTL, which the
+		// run after the loop does.
+		sc.rdb.Del(context.Background(), sc.keys().Lock())
 		c := startChild(t, args...)
-		if !c.waitFor(`"msg":"wrote lists"`) {
+		if !c.waitFor(`"msg":"plan"`) {
 			code, stderr := c.wait()
-			t.Fatalf("run ended (exit %d) before writing: %s", code, stderr)
+			t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
 		}
-		tg.Restart(t, len(tg.Servers)-1)
-		code, stderr := c.wait()
-		if code != exitFailed || !strings.Contains(stderr, "live version unchanged") {
-			t.Fatalf("exit %d, want %d and 'live version unchanged':\n%s", code, exitFailed, stderr)
+		time.Sleep(time.Duration(rng.Int64N(int64(window))))
+		if c.kill() {
+			kills++
+			after[c.lastMsg()]++
 		}
-		t.Log(lastLine(stderr))
-		if got := checkLive(t, tg, rdb); got != live {
-			t.Errorf("live %s, want %s", got, live)
+		checkLive(t, sc)
+	}
+	t.Logf("seed %d: %d kills in %d runs within %s (the publish stage) of the plan line, %s; killed after these log lines: %v",
+		seed, kills, attempt, window, time.Since(start).Round(time.Millisecond), after)
+	waitUnlocked(t, sc)
+	if code, _, stderr := run(t, args...); code != 0 {
+		t.Fatalf("run after the kills: exit %d: %s", code, stderr)
+	}
+	live := checkLive(t, sc)
+	if code, stdout, stderr := run(t, "gc", "--keep", "0", "--grace", "1ms", "--redis", sc.tg.URL(), "--namespace", sc.ns); code != 0 {
+		t.Fatalf("gc exit %d: %s%s", code, stdout, stderr)
+	}
+	vs, _ := publish.Versions(context.Background(), sc.rdb, sc.keys())
+	if len(vs) != 1 || vs[0].ID != live {
+		t.Errorf("after gc: versions %+v, want only %s", vs, live)
+	}
+	for _, k := range namespaceKeys(t, sc.tg, sc.ns+":*") {
+		if !strings.HasPrefix(k, sc.keys().VersionPrefix(live)) {
+			t.Fatalf("after gc: %s remains (live is %s)", k, live)
 		}
-	})
+	}
 }
 
-// TestMemoryRefusals: with maxmemory just above used_memory the preflight
+// testServerRestart restarts a Redis server while the job publishes: the
+// victim is paused (CLIENT PAUSE WRITE) when the job has planned its
+// version, so the restart lands in the publish, then killed and started
+// again from its SAVE. The job exits 1 and the live version is unchanged.
+func testServerRestart(t *testing.T, sc *scenario) {
+	args := sc.args()
+	if code, _, stderr := run(t, args...); code != 0 {
+		t.Fatalf("first run exit %d: %s", code, stderr)
+	}
+	live := checkLive(t, sc)
+	sc.tg.Do(t, "SAVE")
+	victim := len(sc.tg.Servers) - 1
+	c := startChild(t, args...)
+	if !c.waitFor(`"msg":"plan"`) {
+		code, stderr := c.wait()
+		t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
+	}
+	if err := sc.tg.Servers[victim].Client(t).Do(context.Background(), "CLIENT", "PAUSE", 10000, "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	sc.tg.Restart(t, victim)
+	code, stderr := c.wait()
+	if code != exitFailed || !strings.Contains(stderr, "live version unchanged") {
+		t.Fatalf("exit %d, want %d and 'live version unchanged':\n%s", code, exitFailed, stderr)
+	}
+	t.Log(lastLine(stderr))
+	if got := checkLive(t, sc); got != live {
+		t.Errorf("live %s, want %s", got, live)
+	}
+}
+
+// testMemoryRefusals: with maxmemory just above used_memory the preflight
 // refuses with both numbers; with --force the run runs out of memory,
 // removes its partial version and says so. The live version stays.
-func TestMemoryRefusals(t *testing.T) {
-	dir := MustGenFailures(t)
-	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
-		rdb := tg.Client(t)
-		args := runArgs(dir, tg)
-		if code, _, stderr := run(t, args...); code != 0 {
-			t.Fatalf("first run exit %d: %s", code, stderr)
+func testMemoryRefusals(t *testing.T, sc *scenario) {
+	args := sc.args()
+	if code, _, stderr := run(t, args...); code != 0 {
+		t.Fatalf("first run exit %d: %s", code, stderr)
+	}
+	live := checkLive(t, sc)
+	t.Cleanup(func() { sc.tg.Do(t, "CONFIG", "SET", "maxmemory", "0") })
+	for _, s := range sc.tg.Servers {
+		c := s.Client(t)
+		used, _ := publish.MemoryInfo(context.Background(), c)
+		c.ConfigSet(context.Background(), "maxmemory", strconv.FormatInt(used[0].Used+256<<10, 10))
+	}
+	code, _, stderr := run(t, args...)
+	for _, want := range []string{"preflight", "maxmemory", "used_memory", "--force", "live version unchanged"} {
+		if code != exitFailed || !strings.Contains(stderr, want) {
+			t.Fatalf("exit %d, want %d and %q:\n%s", code, exitFailed, want, stderr)
 		}
-		live := checkLive(t, tg, rdb)
-		for _, s := range tg.Servers {
-			c := s.Client(t)
-			used, _ := publish.MemoryInfo(context.Background(), c)
-			c.ConfigSet(context.Background(), "maxmemory", strconv.FormatInt(used[0].Used+256<<10, 10))
+	}
+	t.Log(lastLine(stderr))
+	code, _, stderr = run(t, append(args, "--force")...)
+	for _, want := range []string{"ran out of memory", "removed the partial version", "live version unchanged"} {
+		if code != exitFailed || !strings.Contains(stderr, want) {
+			t.Fatalf("--force: exit %d, want %d and %q:\n%s", code, exitFailed, want, stderr)
 		}
-		code, _, stderr := run(t, args...)
-		for _, want := range []string{"preflight", "maxmemory", "used_memory", "--force", "live version unchanged"} {
-			if code != exitFailed || !strings.Contains(stderr, want) {
-				t.Fatalf("exit %d, want %d and %q:\n%s", code, exitFailed, want, stderr)
-			}
-		}
-		t.Log(lastLine(stderr))
-		code, _, stderr = run(t, append(args, "--force")...)
-		for _, want := range []string{"ran out of memory", "removed the partial version", "live version unchanged"} {
-			if code != exitFailed || !strings.Contains(stderr, want) {
-				t.Fatalf("--force: exit %d, want %d and %q:\n%s", code, exitFailed, want, stderr)
-			}
-		}
-		t.Log(lastLine(stderr))
-		if got := checkLive(t, tg, rdb); got != live {
-			t.Errorf("live %s, want %s", got, live)
-		}
-		if n := len(namespaceKeys(t, tg, "reco:*")); n != len(namespaceKeys(t, tg, "reco:"+live+":*")) {
-			t.Errorf("%d keys in the namespace besides the live version's", n)
-		}
-		tg.Do(t, "CONFIG", "SET", "maxmemory", "0")
-	})
+	}
+	t.Log(lastLine(stderr))
+	if got := checkLive(t, sc); got != live {
+		t.Errorf("live %s, want %s", got, live)
+	}
+	if n, want := len(namespaceKeys(t, sc.tg, sc.ns+":*")), len(namespaceKeys(t, sc.tg, sc.keys().VersionPrefix(live)+"*")); n != want {
+		t.Errorf("%d keys in the namespace, want the live version's %d", n, want)
+	}
 }
 
-// TestConcurrentRuns: while one run holds the lock, a second exits 3 and
+// testConcurrentRuns: while one run holds the lock, a second exits 3 and
 // says the namespace is locked; the first publishes.
-func TestConcurrentRuns(t *testing.T) {
-	dir := MustGenFailures(t)
-	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
-		rdb := tg.Client(t)
-		args := runArgs(dir, tg, "--no-restore", "--conns", "1")
-		first := startChild(t, args...)
-		deadline := time.Now().Add(10 * time.Second)
-		for rdb.Exists(context.Background(), "{reco}:lock").Val() == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("first run never took the lock")
-			}
-			time.Sleep(5 * time.Millisecond)
+func testConcurrentRuns(t *testing.T, sc *scenario) {
+	args := sc.args()
+	first := startChild(t, args...)
+	deadline := time.Now().Add(10 * time.Second)
+	for sc.rdb.Exists(context.Background(), sc.keys().Lock()).Val() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("first run never took the lock")
 		}
-		code, _, stderr := run(t, args...)
-		if code != exitLocked || !strings.Contains(stderr, "another run holds the lock") {
-			t.Errorf("second run: exit %d, want %d and 'another run holds the lock':\n%s", code, exitLocked, stderr)
-		}
-		t.Log(lastLine(stderr))
-		if code, stderr := first.wait(); code != 0 {
-			t.Fatalf("first run exit %d: %s", code, stderr)
-		}
-		checkLive(t, tg, rdb)
-	})
+		time.Sleep(5 * time.Millisecond)
+	}
+	code, _, stderr := run(t, args...)
+	if code != exitLocked || !strings.Contains(stderr, "another run holds the lock") {
+		t.Errorf("second run: exit %d, want %d and 'another run holds the lock':\n%s", code, exitLocked, stderr)
+	}
+	t.Log(lastLine(stderr))
+	if code, stderr := first.wait(); code != 0 {
+		t.Fatalf("first run exit %d: %s", code, stderr)
+	}
+	checkLive(t, sc)
 }
 
 func lastLine(s string) string {
