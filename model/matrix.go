@@ -32,8 +32,8 @@ type Matrix struct {
 //
 // It scatters the events by user with one counting pass, packing item and
 // weight into one word so each event costs a single random write, then
-// sorts each user's short row and merges repeated items. Rows are sorted
-// on two workers. Besides the result it holds 8 bytes per event while it
+// sorts each user's short row and merges repeated items. Counting,
+// scattering and sorting run on two workers. Besides the result it holds 8 bytes per event while it
 // works. The sums of repeated pairs are taken in a fixed order (by weight
 // bits), so the result does not depend on the order of the events.
 //
@@ -51,36 +51,73 @@ func NewMatrix(numUsers, numItems int, users, items []uint32, weights []float32)
 	if uint64(n) > math.MaxUint32 {
 		panic(fmt.Sprintf("model.NewMatrix: %d events exceed 2^32-1", n))
 	}
-	userPtr := make([]int64, numUsers+1)
-	for k, u := range users {
-		if int(u) >= numUsers || int(items[k]) >= numItems {
-			panic(fmt.Sprintf("model.NewMatrix: event %d (user %d, item %d) outside %d x %d",
-				k, u, items[k], numUsers, numItems))
-		}
-		userPtr[u+1]++
-	}
-	for u := range numUsers {
-		userPtr[u+1] += userPtr[u]
-	}
-	next := make([]int64, numUsers)
-	copy(next, userPtr[:numUsers])
-	packed := make([]uint64, n)
-	one := uint64(math.Float32bits(1))
-	for k, u := range users {
-		w := one
-		if weights != nil {
-			w = uint64(math.Float32bits(weights[k]))
-		}
-		packed[next[u]] = uint64(items[k])<<32 | w
-		next[u]++
-	}
-	next = nil
+	userPtr, packed := scatterByUser(numUsers, numItems, users, items, weights)
 	sortRows(userPtr, packed)
 
 	m := &Matrix{NumUsers: numUsers, NumItems: numItems, UserPtr: userPtr}
 	m.UserItem, m.UserVal = dedupe(userPtr, packed)
 	m.buildTranspose()
 	return m
+}
+
+// scatterByUser groups the events by user, packing item and weight bits
+// into one word each, with the row pointers. Two workers each count and
+// then scatter half of the events; the second writes each row after the
+// first's share of it. Row order is fixed later by sortRows, so the result
+// does not depend on the split.
+func scatterByUser(numUsers, numItems int, users, items []uint32, weights []float32) ([]int64, []uint64) {
+	n := len(users)
+	halves := [2][2]int{{0, n / 2}, {n / 2, n}}
+	var next [2][]uint32 // counts, then each worker's next slot per user
+	var bad [2]int
+	var wg sync.WaitGroup
+	for w, h := range halves {
+		next[w] = make([]uint32, numUsers)
+		bad[w] = -1
+		wg.Go(func() {
+			cnt := next[w]
+			for k := h[0]; k < h[1]; k++ {
+				u := users[k]
+				if int(u) >= numUsers || int(items[k]) >= numItems {
+					bad[w] = k
+					return
+				}
+				cnt[u]++
+			}
+		})
+	}
+	wg.Wait()
+	for _, k := range bad {
+		if k >= 0 {
+			panic(fmt.Sprintf("model.NewMatrix: event %d (user %d, item %d) outside %d x %d",
+				k, users[k], items[k], numUsers, numItems))
+		}
+	}
+	userPtr := make([]int64, numUsers+1)
+	for u := range numUsers {
+		c0 := next[0][u]
+		userPtr[u+1] = userPtr[u] + int64(c0) + int64(next[1][u])
+		next[0][u] = uint32(userPtr[u]) // n < 2^32
+		next[1][u] = uint32(userPtr[u]) + c0
+	}
+	packed := make([]uint64, n)
+	one := uint64(math.Float32bits(1))
+	for w, h := range halves {
+		wg.Go(func() {
+			slot := next[w]
+			for k := h[0]; k < h[1]; k++ {
+				wb := one
+				if weights != nil {
+					wb = uint64(math.Float32bits(weights[k]))
+				}
+				u := users[k]
+				packed[slot[u]] = uint64(items[k])<<32 | wb
+				slot[u]++
+			}
+		})
+	}
+	wg.Wait()
+	return userPtr, packed
 }
 
 // sortRows sorts every row of packed (item in the high word) on two
