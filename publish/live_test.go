@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/recopub/recopub/publish/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // staleHashes is a HashSource whose Stale names fields from a fixed list
@@ -41,8 +43,11 @@ func hashesOf(users map[string]map[string]string) FuncHashes {
 }
 
 func TestLiveFeaturesMerge(t *testing.T) {
-	s := redistest.Start(t)
-	rdb := s.Client(t)
+	redistest.Each(t, testLiveFeaturesMerge)
+}
+
+func testLiveFeaturesMerge(t *testing.T, tg *redistest.Target) {
+	rdb := tg.Client(t)
 	ctx := context.Background()
 	// What the real-time stream wrote: identify traits, and a key of
 	// another kind that must stay as it is.
@@ -73,8 +78,7 @@ func TestLiveFeaturesMerge(t *testing.T) {
 	if got, want := rdb.HGetAll(ctx, "shop:user:U2").Val(), map[string]string{"plan": "bronze"}; !maps.Equal(got, want) {
 		t.Errorf("shop:user:U2 = %v, want %v", got, want)
 	}
-	keys := rdb.Keys(ctx, "*").Val()
-	slices.Sort(keys)
+	keys := allKeys(t, rdb)
 	if got, want := strings.Join(keys, " "), "shop:other shop:user:U1 shop:user:U2"; got != want {
 		t.Errorf("keys %s, want %s", got, want)
 	}
@@ -129,4 +133,30 @@ func BenchmarkLiveFeatures(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(users*b.N)/b.Elapsed().Seconds(), "hashes/s")
+}
+
+// allKeys returns every key of a server or cluster, sorted.
+func allKeys(tb testing.TB, rdb redis.UniversalClient) []string {
+	tb.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	collect := func(ctx context.Context, c *redis.Client) error {
+		k, err := c.Keys(ctx, "*").Result()
+		mu.Lock()
+		keys = append(keys, k...)
+		mu.Unlock()
+		return err
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, collect)
+	} else {
+		err = collect(ctx, rdb.(*redis.Client))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
 }
