@@ -195,6 +195,39 @@ func TestRestrictedUserRunsWholeJob(t *testing.T) {
 	}
 }
 
+// TestRestrictedUserOnCluster runs the whole job on Redis Cluster as a
+// user with README's rule plus +cluster|slots +command, as README says.
+func TestRestrictedUserOnCluster(t *testing.T) {
+	dir := MustGenSmall(t)
+	tg := redistest.StartTarget(t, true)
+	args := []any{"ACL", "SETUSER", "recopub"}
+	for _, r := range append(readmeACLRule(t, "pw-cluster"), "+cluster|slots", "+command") {
+		args = append(args, r)
+	}
+	tg.Do(t, args...) // ACL users are per node
+	u := strings.Replace(tg.URL(), "redis://", "redis://recopub:pw-cluster@", 1)
+	steps := jobSteps(dir, u)
+	if code, _, stderr := runEnv(t, nil, steps[0]...); code != 0 {
+		t.Fatalf("run on the cluster as restricted user: exit %d\n%s", code, stderr)
+	}
+	keys := allKeys(t, tg.Client(t))
+	i := slices.IndexFunc(keys, func(k string) bool { return strings.Contains(k, ":sim:") })
+	if i < 0 {
+		t.Fatalf("no sim keys among %d", len(keys))
+	}
+	steps[4][1] = keys[i][strings.LastIndex(keys[i], ":")+1:]
+	if out, failed := runSteps(t, nil, steps[1:]); failed != "" {
+		t.Fatalf("on the cluster as restricted user: %s\nall output:\n%s", failed, out)
+	}
+	for _, s := range tg.Servers {
+		for _, d := range deniedCommands(t, redis.NewClient(&redis.Options{Addr: s.Addr}), "recopub") {
+			if !slices.Contains(optionalDenials, d) {
+				t.Errorf("ACL on %s denied %s to the job", s.Addr, d)
+			}
+		}
+	}
+}
+
 // TestACLRuleIsMinimal drops each command from README's rule in turn and
 // checks that the job then gets it denied: every command in the rule is
 // used.
@@ -303,6 +336,22 @@ func TestPasswordNeverShown(t *testing.T) {
 	all.WriteString(out)
 	b, _ := os.ReadFile(sumPath)
 	all.Write(b)
+	// A model directory, published with the password in $REDIS_URL.
+	modelDir := filepath.Join(t.TempDir(), "model")
+	code, stdout, stderr := runEnv(t, nil, append(slices.Clone(steps[0]), "--dry-run", "--out", modelDir)...)
+	all.WriteString(stdout + stderr)
+	if code != 0 {
+		t.Fatalf("dry run --out: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr = runEnv(t, map[string]string{"REDIS_URL": u}, "publish", "--from", modelDir, "--log-level", "debug")
+	all.WriteString(stdout + stderr)
+	if code != 0 {
+		t.Fatalf("publish --from: exit %d: %s", code, stderr)
+	}
+	for _, name := range []string{publish.ManifestFile, publish.NeighborsFile, publish.FeaturesFile} {
+		b, _ := os.ReadFile(filepath.Join(modelDir, name))
+		all.Write(b)
+	}
 
 	// Failures: a wrong password, a bad URL, the password in $REDIS_URL
 	// shown by -h, and a server that does not answer.
