@@ -116,29 +116,35 @@ func keyBytes(keyLen int, cluster bool) int64 {
 
 func zsetBytes(l *List, maxEntries, maxValue int) int64 {
 	listpack := len(l.Members) <= maxEntries
-	lp, table := listpackOverheadBytes, skiplistSetBytes
+	lp := listpackOverheadBytes
 	for i, m := range l.Members {
 		listpack = listpack && len(m) <= maxValue
 		lp += lpEntryBytes(m) + lpScoreBytes(l.Scores[i])
-		table += skiplistNodeBytes + allocSize(len(m)+4) + dictEntryBytes + bucketBytes
 	}
 	if listpack {
 		return int64(allocSize(lp))
+	}
+	table := skiplistSetBytes
+	for _, m := range l.Members {
+		table += skiplistNodeBytes + allocSize(len(m)+4) + dictEntryBytes + bucketBytes
 	}
 	return int64(table)
 }
 
 func hashBytes(h *Hash, maxEntries, maxValue int) int64 {
 	listpack := len(h.Fields) <= maxEntries
-	lp, table := listpackOverheadBytes, hashtableBytes
+	lp := listpackOverheadBytes
 	for i, f := range h.Fields {
 		v := h.Values[i]
 		listpack = listpack && len(f) <= maxValue && len(v) <= maxValue
 		lp += lpEntryBytes(f) + lpEntryBytes(v)
-		table += dictEntryBytes + bucketBytes + allocSize(len(f)+4) + allocSize(len(v)+4)
 	}
 	if listpack {
 		return int64(allocSize(lp))
+	}
+	table := hashtableBytes
+	for i, f := range h.Fields {
+		table += dictEntryBytes + bucketBytes + allocSize(len(f)+4) + allocSize(len(h.Values[i])+4)
 	}
 	return int64(table)
 }
