@@ -40,6 +40,7 @@ func partitionsFor(rows int64) int {
 
 // newDedupSink makes a sink for about rows events.
 func newDedupSink(parts int, rows int64) dedupSink {
+	rows = min(rows, maxPrealloc)
 	per := int(rows/int64(parts)) + int(rows/int64(parts))/8 + 16
 	d := dedupSink{
 		shift: uint(64 - bits.TrailingZeros(uint(parts))),

@@ -205,7 +205,8 @@ func (d *dict) hashes() []slot {
 
 func (d *dict) clone(s string) string {
 	if len(s) > len(d.block) {
-		d.block = make([]byte, max(blockSize, len(s)))
+		// Blocks grow with the dictionary: small inputs stay small.
+		d.block = make([]byte, max(min(blockSize, 64*d.n+4096), len(s)))
 	}
 	n := copy(d.block, s)
 	out := unsafe.String(&d.block[0], n)

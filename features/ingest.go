@@ -15,6 +15,13 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
+// maxPrealloc caps the events a worker allocates room for up front.
+const maxPrealloc = 64 << 20
+
+// recoverFastPath turns panics of the page-level path into errors, like
+// those of arrow-go; the fuzz test turns it off.
+var recoverFastPath = true
+
 // unit is one row group of one file: the grain of parallel reading.
 type unit struct {
 	file     int
@@ -277,7 +284,9 @@ func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
 		hasDedup: dedup,
 	}
 	// Room for this worker's share of the rows, so appends rarely copy.
-	n := int(min(rows+rows/16, 1<<31))
+	// Row counts come from file footers, which may lie: the allocation
+	// is capped and appends grow past it.
+	n := int(min(rows+rows/16, maxPrealloc))
 	w.user = make([]uint32, 0, n)
 	w.item = make([]uint32, 0, n)
 	w.event = make([]uint16, 0, n)
@@ -324,9 +333,12 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit) (err error) 
 	start := len(w.user)
 	defer func() {
 		// arrow-go panics on some corrupt pages; that is bad input, not a
-		// bug of the caller.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", errCorrupt, r)
+		// bug of the caller. (The fuzz test lets the fast path's panics
+		// through: that code must not have any.)
+		if !u.fast || recoverFastPath {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: %v", errCorrupt, r)
+			}
 		}
 		if err != nil {
 			w.truncate(start)

@@ -18,6 +18,10 @@ import (
 // that are nested, or use an encoding this file does not decode, go
 // through the Arrow record-batch path instead (see planUnits).
 
+// maxPageValues bounds the values of one page, so that a corrupt header
+// cannot ask for a huge buffer (arrow-go bounds page bytes, not values).
+const maxPageValues = 1 << 26
+
 // converter turns a column's raw Parquet values into what the loader
 // keeps: dense ids, Unix seconds, message hashes or weights.
 type converter[T any] interface {
@@ -124,7 +128,7 @@ func (c *cursor[T, C]) nextPage() error {
 }
 
 func (c *cursor[T, C]) levels(src []byte, n int) ([]uint32, error) {
-	if n < 0 || n > c.rows {
+	if n < 0 || n > c.rows || n > maxPageValues {
 		return nil, corruptf("data page of %d values in a row group of %d rows", n, c.rows)
 	}
 	h, err := newHybrid(src, bitWidth(uint64(c.maxDef)))
@@ -181,7 +185,7 @@ func (c *cursor[T, C]) plainIDs(data []byte, out []uint32, b batchIDs) error {
 // readData decodes a data page of n rows; defs, when not nil, are their
 // definition levels.
 func (c *cursor[T, C]) readData(enc parquet.Encoding, data []byte, n int, defs []uint32) error {
-	if n < 0 || n > c.rows {
+	if n < 0 || n > c.rows || n > maxPageValues {
 		return corruptf("data page of %d values in a row group of %d rows", n, c.rows)
 	}
 	k := n
