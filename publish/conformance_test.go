@@ -143,7 +143,7 @@ func testVersionsAndRollback(t *testing.T, _ *redistest.Target, rdb redis.Univer
 		t.Fatal(err)
 	}
 	if len(vs) != 2 || vs[0].Live || !vs[1].Live || vs[1].Status != publish.StatusComplete ||
-		vs[1].Lists[publish.FamilySimilar] != 50 || vs[1].Hashes != 50 {
+		vs[1].Lists[publish.FamilySimilar] != 50 || vs[1].Hashes != 50 || vs[1].Bytes != r2.EstimatedBytes || vs[1].Bytes == 0 {
 		t.Fatalf("Versions=%+v", vs)
 	}
 	if _, err := publish.Flip(ctx, rdb, k, r1.Version, false); !errors.Is(err, publish.ErrOlder) {

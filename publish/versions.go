@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,10 @@ type VersionInfo struct {
 	Live      bool             `json:"live"`
 	Lists     map[string]int64 `json:"lists,omitempty"`
 	Hashes    int64            `json:"hashes"`
-	Manifest  map[string]string
+	// Bytes is the writer's estimate of the version's memory on the
+	// server (the manifest's estimated_bytes; 0 if not recorded).
+	Bytes    int64 `json:"bytes"`
+	Manifest map[string]string
 }
 
 // Versions lists the known versions, oldest first.
@@ -59,6 +63,7 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 			vi.Status = "unknown"
 		}
 		vi.Lists, vi.Hashes = parseCounts(man["counts"])
+		vi.Bytes, _ = strconv.ParseInt(man["estimated_bytes"], 10, 64)
 		out = append(out, vi)
 	}
 	return out, nil
