@@ -21,11 +21,12 @@ import (
 var configSections = map[string][]string{
 	"input": {"events", "profiles", "user-col", "anon-col", "item-col", "event-col", "time-col",
 		"event-weights", "purchase-event", "now", "max-future", "max-bad-fraction",
-		"profile-id-col", "profile-cols", "workers"},
+		"profile-id-col", "profile-cols", "workers", "days", "since", "until",
+		"message-id-col", "quantity-col", "weight-col"},
 	"model":    {"metric", "top-n", "min-support", "min-score", "max-user-items", "seed"},
-	"publish":  {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary", "out"},
+	"publish":  {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary", "out", "force"},
 	"features": {"features-target", "features-prefix"},
-	"redis":    {"redis", "redis-ca", "namespace"},
+	"redis":    {"redis", "redis-ca", "namespace", "cluster"},
 	"log":      {"log-level"},
 	"metrics":  {"metrics-textfile", "pushgateway"},
 }
