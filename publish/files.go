@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -28,10 +29,17 @@ import (
 // Rows of one list (one family and item) are consecutive and ranked from
 // 1, best first; rows of one user are consecutive. manifest.json is
 // written last: a directory without it is incomplete.
+//
+// With Format CSV the same tables are written as neighbors.csv and
+// features.csv (with a header row; co_count empty when unknown), for
+// tools without a Parquet reader. Only Parquet directories can be
+// published with 'recopub publish --from'.
 const (
 	NeighborsFile = "neighbors.parquet"
 	FeaturesFile  = "features.parquet"
 	ManifestFile  = "manifest.json"
+	NeighborsCSV  = "neighbors.csv"
+	FeaturesCSV   = "features.csv"
 
 	// DirFormat is the version of the model directory layout.
 	DirFormat = 1
@@ -85,8 +93,41 @@ type DirCounts struct {
 // row group per file is held in memory.
 type ModelWriter struct {
 	Dir          string
-	RowGroupRows int64 // rows per Parquet row group; default 1<<20
+	Format       FileFormat // Parquet (default) or CSV
+	RowGroupRows int64      // rows per Parquet row group; default 1<<20
 	Now          func() time.Time
+}
+
+// FileFormat is the format of a model directory's tables.
+type FileFormat int
+
+// The table formats of a model directory.
+const (
+	Parquet FileFormat = iota
+	CSV
+)
+
+// ParseFileFormat parses "parquet" or "csv".
+func ParseFileFormat(s string) (FileFormat, error) {
+	switch strings.ToLower(s) {
+	case "parquet", "":
+		return Parquet, nil
+	case "csv":
+		return CSV, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want parquet or csv)", s)
+}
+
+func (f FileFormat) String() string {
+	if f == CSV {
+		return "csv"
+	}
+	return "parquet"
+}
+
+// rowWriter takes rows of one table; parquet.GenericWriter is one.
+type rowWriter[T any] interface {
+	Write(rows []T) (int, error)
 }
 
 func (mw *ModelWriter) rowGroupRows() int64 {
@@ -121,15 +162,20 @@ func (mw *ModelWriter) Write(ctx context.Context, m *Model, timings map[string]f
 	if man.Timings == nil {
 		man.Timings = make(map[string]float64)
 	}
-	err := writeParquet(mw.Dir, NeighborsFile, mw.rowGroupRows(), func(w *parquet.GenericWriter[NeighborRow]) error {
-		return writeNeighbors(ctx, w, m.Families, &man.Counts)
-	})
-	if err != nil {
-		return nil, err
+	fillNeighbors := func(w rowWriter[NeighborRow]) error { return writeNeighbors(ctx, w, m.Families, &man.Counts) }
+	fillFeatures := func(w rowWriter[FeatureRow]) error { return writeFeatures(ctx, w, m.Users, &man.Counts) }
+	var err error
+	if mw.Format == CSV {
+		err = writeCSV(mw.Dir, NeighborsCSV, neighborCSVHeader, neighborCSVRecord, fillNeighbors)
+		if err == nil {
+			err = writeCSV(mw.Dir, FeaturesCSV, featureCSVHeader, featureCSVRecord, fillFeatures)
+		}
+	} else {
+		err = writeParquet(mw.Dir, NeighborsFile, mw.rowGroupRows(), func(w *parquet.GenericWriter[NeighborRow]) error { return fillNeighbors(w) })
+		if err == nil {
+			err = writeParquet(mw.Dir, FeaturesFile, mw.rowGroupRows(), func(w *parquet.GenericWriter[FeatureRow]) error { return fillFeatures(w) })
+		}
 	}
-	err = writeParquet(mw.Dir, FeaturesFile, mw.rowGroupRows(), func(w *parquet.GenericWriter[FeatureRow]) error {
-		return writeFeatures(ctx, w, m.Users, &man.Counts)
-	})
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +242,7 @@ func writeFileAtomic(path string, b []byte) error {
 // batchRows is how many rows are handed to the Parquet writer at once.
 const batchRows = 4096
 
-func writeNeighbors(ctx context.Context, w *parquet.GenericWriter[NeighborRow], fams []Family, c *DirCounts) error {
+func writeNeighbors(ctx context.Context, w rowWriter[NeighborRow], fams []Family, c *DirCounts) error {
 	rows := make([]NeighborRow, 0, batchRows)
 	counts := make([]int64, 0, batchRows)
 	flush := func() error {
@@ -243,7 +289,7 @@ func writeNeighbors(ctx context.Context, w *parquet.GenericWriter[NeighborRow], 
 	return flush()
 }
 
-func writeFeatures(ctx context.Context, w *parquet.GenericWriter[FeatureRow], src HashSource, c *DirCounts) error {
+func writeFeatures(ctx context.Context, w rowWriter[FeatureRow], src HashSource, c *DirCounts) error {
 	if src == nil {
 		return nil
 	}
