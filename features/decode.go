@@ -52,15 +52,16 @@ const maxEvents = math.MaxUint16 + 1
 func (w *worker) appendRows(b *batch) {
 	n := b.n
 	w.read += int64(n)
-	k := len(w.user)
-	w.user = slices.Grow(w.user, n)[:k+n]
-	w.item = slices.Grow(w.item, n)[:k+n]
-	w.event = slices.Grow(w.event, n)[:k+n]
-	w.tm = slices.Grow(w.tm, n)[:k+n]
+	c := &w.cur
+	k := len(c.user)
+	c.user = slices.Grow(c.user, n)[:k+n]
+	c.item = slices.Grow(c.item, n)[:k+n]
+	c.event = slices.Grow(c.event, n)[:k+n]
+	c.tm = slices.Grow(c.tm, n)[:k+n]
 	if b.w != nil {
-		w.weight = slices.Grow(w.weight, n)[:k+n]
+		c.weight = slices.Grow(c.weight, n)[:k+n]
 	}
-	user, item, event, tm := w.user, w.item, w.event, w.tm
+	user, item, event, tm := c.user, c.item, c.event, c.tm
 	keep := w.eventKeep(b)
 	lo, hi, future := w.lo, w.hi, w.future
 	counts := &w.counts
@@ -109,30 +110,31 @@ func (w *worker) appendRows(b *batch) {
 		}
 		user[k], item[k], event[k], tm[k] = u, it, uint16(ev), uint32(t)
 		if b.w != nil {
-			w.weight[k] = b.w[i]
+			c.weight[k] = b.w[i]
 		}
 		w.maxT = max(w.maxT, t)
 		if b.h != nil {
 			switch {
 			case b.first == nil || !rowKept:
 				if h := b.h[i]; h != 0 {
-					w.dedup.add(h, uint32(k))
+					w.dedup.add(h, uint32(c.base+k))
 				}
 				rowKept = true
 			default:
-				w.setCont(k)
+				w.setCont(c.base + k)
 			}
 		}
 		k++
 	}
-	w.user, w.item, w.event, w.tm = user[:k], item[:k], event[:k], tm[:k]
+	c.user, c.item, c.event, c.tm = user[:k], item[:k], event[:k], tm[:k]
 	if b.w != nil {
-		w.weight = w.weight[:k]
+		c.weight = c.weight[:k]
 	}
 }
 
-// setCont records that event k belongs to the same row as event k-1, so
-// dropping a duplicated row drops all its elements.
+// setCont records that event k (a position among all the worker's events)
+// belongs to the same row as event k-1, so dropping a duplicated row drops
+// all its elements.
 func (w *worker) setCont(k int) {
 	for len(w.cont)*64 <= k {
 		w.cont = append(w.cont, 0)

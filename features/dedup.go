@@ -69,7 +69,7 @@ func findDuplicates(ctx context.Context, workers []*worker, order func(w int, po
 		return nil
 	}
 	for _, w := range workers {
-		w.dup = make([]uint64, len(w.user)/64+1)
+		w.dup = make([]uint64, w.total/64+1)
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -173,19 +173,19 @@ func markDup(w *worker, pos uint32) {
 // increasing unit order, so its positions are too.
 func unitOrder(workers []*worker) func(int, uint32) uint64 {
 	return func(w int, pos uint32) uint64 {
-		us := workers[w].units
-		i, found := slices.BinarySearchFunc(us, pos, func(u unitSpan, p uint32) int {
+		cs := workers[w].chunks
+		i, found := slices.BinarySearchFunc(cs, int(pos), func(c chunk, p int) int {
 			switch {
-			case u.end <= int(p):
+			case c.base+c.len() <= p:
 				return -1
-			case u.start > int(p):
+			case c.base > p:
 				return 1
 			}
 			return 0
 		})
 		if !found {
-			i = 0
+			i = min(i, len(cs)-1)
 		}
-		return uint64(us[i].unit)<<32 | uint64(pos)
+		return uint64(cs[i].unit)<<32 | uint64(pos)
 	}
 }

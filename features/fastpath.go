@@ -3,7 +3,6 @@ package features
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,13 +23,13 @@ type fastCursors struct {
 	weight, qty                             cursor[float32, weightConv]
 }
 
-// openCursor points cur at column c of row group rg of file f.
-func openCursor[T any, C converter[T]](cur *cursor[T, C], f io.ReaderAt, rg *metadata.RowGroupMetaData, c *column, conv C) error {
+// openCursor points cur at column c of row group rg of the worker's file.
+func openCursor[T any, C converter[T]](cur *cursor[T, C], w *worker, rg *metadata.RowGroupMetaData, c *column, conv C) error {
 	cc, err := rg.ColumnChunk(c.leaf)
 	if err != nil {
 		return fmt.Errorf("column %q: %w", c.name, err)
 	}
-	return cur.reset(f, cc, c.name, int(rg.NumRows()), c.desc.PhysicalType(), c.desc.MaxDefinitionLevel(), conv)
+	return cur.reset(w.file, cc, c.name, int(rg.NumRows()), c.desc.PhysicalType(), c.desc.MaxDefinitionLevel(), conv)
 }
 
 // timeConvFor returns the converter of a flat time column.
@@ -58,16 +57,16 @@ func (w *worker) readFast(ctx context.Context, p *filePlan, rg int) error {
 	}{{&f.user, &f.userConv, &cs.user}, {&f.anon, &f.anonConv, &cs.anon}, {&f.item, &f.itemConv, &cs.item}, {&f.event, &f.eventConv, &cs.event}}
 	for _, x := range ids {
 		if x.col.present() {
-			if err := openCursor(x.cur, w.file, rgr, x.col, x.conv); err != nil {
+			if err := openCursor(x.cur, w, rgr, x.col, x.conv); err != nil {
 				return err
 			}
 		}
 	}
-	if err := openCursor(&f.time, w.file, rgr, &cs.time, timeConvFor(&cs.time)); err != nil {
+	if err := openCursor(&f.time, w, rgr, &cs.time, timeConvFor(&cs.time)); err != nil {
 		return err
 	}
 	if cs.msg.present() {
-		if err := openCursor(&f.msg, w.file, rgr, &cs.msg, hashConv{}); err != nil {
+		if err := openCursor(&f.msg, w, rgr, &cs.msg, hashConv{}); err != nil {
 			return err
 		}
 	}
@@ -76,7 +75,7 @@ func (w *worker) readFast(ctx context.Context, p *filePlan, rg int) error {
 		col *column
 	}{{&f.weight, &cs.weight}, {&f.qty, &cs.qty}} {
 		if x.col.present() {
-			if err := openCursor(x.cur, w.file, rgr, x.col, weightConv{}); err != nil {
+			if err := openCursor(x.cur, w, rgr, x.col, weightConv{}); err != nil {
 				return err
 			}
 		}

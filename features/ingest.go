@@ -26,7 +26,8 @@ var recoverFastPath = true
 type unit struct {
 	file     int
 	rowGroup int
-	fast     bool // every projected column can take the page-level path
+	events   int64 // rows, or list elements when items are exploded from a list
+	fast     bool  // every projected column can take the page-level path
 }
 
 // Load reads the event files named by opt.Events and returns their
@@ -168,7 +169,16 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 			}
 			fast = fast && cc.CryptoMetadata() == nil && fastLeaf(c, cc.Encodings())
 		}
-		units = append(units, unit{file: i, rowGroup: rg, fast: fast})
+		events := md.NumRows()
+		switch cols.item.mode {
+		case modeList:
+			if cc, err := md.ColumnChunk(cols.item.leaf); err == nil {
+				events = max(events, cc.NumValues())
+			}
+		case modeJSON:
+			events *= 2
+		}
+		units = append(units, unit{file: i, rowGroup: rg, events: events, fast: fast})
 	}
 	return plan, units, nil
 }
@@ -192,14 +202,11 @@ func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64,
 			wk := workers[wi]
 			defer wk.close()
 			for ui := range next {
-				start := len(wk.user)
-				u := units[ui]
-				if err := wk.readUnit(ctx, plans[u.file], u); err != nil {
+				if err := wk.readUnit(ctx, plans[units[ui].file], units[ui], ui); err != nil {
 					errs[wi] = err
 					cancel()
 					return
 				}
-				wk.units = append(wk.units, unitSpan{unit: ui, start: start, end: len(wk.user)})
 			}
 		}()
 	}
@@ -233,13 +240,10 @@ type worker struct {
 
 	lo, hi, future int64 // time window and latest acceptable time, Unix seconds
 
-	// output, in the order units were read
-	user   []uint32
-	item   []uint32
-	event  []uint16
-	tm     []uint32
-	weight []float32
-	units  []unitSpan
+	// output: one chunk per unit read, in the order read
+	chunks []chunk
+	cur    chunk // the unit being read
+	total  int   // events in chunks
 	maxT   int64
 
 	hasDedup bool
@@ -255,8 +259,8 @@ type worker struct {
 	// open file, kept across consecutive units of the same file
 	path string
 	file *os.File
-	rdr  *file.Reader
-	fr   *pqarrow.FileReader
+	rdr    *file.Reader
+	fr     *pqarrow.FileReader
 
 	// scratch
 	rows, elems                batch
@@ -283,14 +287,6 @@ func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
 		maxT:     math.MinInt64,
 		hasDedup: dedup,
 	}
-	// Room for this worker's share of the rows, so appends rarely copy.
-	// Row counts come from file footers, which may lie: the allocation
-	// is capped and appends grow past it.
-	n := int(min(rows+rows/16, maxPrealloc))
-	w.user = make([]uint32, 0, n)
-	w.item = make([]uint32, 0, n)
-	w.event = make([]uint16, 0, n)
-	w.tm = make([]uint32, 0, n)
 	if w.hasDedup {
 		w.dedup = newDedupSink(parts, rows)
 	}
@@ -329,8 +325,8 @@ func (w *worker) open(p *filePlan) error {
 	return nil
 }
 
-func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit) (err error) {
-	start := len(w.user)
+func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err error) {
+	w.startChunk(p, u, ui)
 	defer func() {
 		// arrow-go panics on some corrupt pages; that is bad input, not a
 		// bug of the caller. (The fuzz test lets the fast path's panics
@@ -341,9 +337,11 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit) (err error) 
 			}
 		}
 		if err != nil {
-			w.truncate(start)
 			err = fmt.Errorf("events file %s: row group %d: %w", p.path, u.rowGroup, err)
+			return
 		}
+		w.total += len(w.cur.user)
+		w.chunks = append(w.chunks, w.cur)
 	}()
 	if err := w.open(p); err != nil {
 		return err
@@ -359,10 +357,27 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit) (err error) 
 	return err
 }
 
-// truncate drops the events of a unit that failed.
-func (w *worker) truncate(n int) {
-	w.user, w.item, w.event, w.tm = w.user[:n], w.item[:n], w.event[:n], w.tm[:n]
-	if len(w.weight) > n {
-		w.weight = w.weight[:n]
+// chunk holds the events one unit kept.
+type chunk struct {
+	unit   int
+	base   int // position of the first event among all the worker's events
+	user   []uint32
+	item   []uint32
+	event  []uint16
+	tm     []uint32
+	weight []float32
+}
+
+func (c *chunk) len() int { return len(c.user) }
+
+// startChunk makes room for a unit's events: as many as its rows, or as
+// its item column's values when items are exploded from a list (both from
+// the footer, which may lie: capped, and appends grow past it).
+func (w *worker) startChunk(p *filePlan, u unit, ui int) {
+	n := int(min(u.events, maxPrealloc))
+	w.cur = chunk{unit: ui, base: w.total,
+		user: make([]uint32, 0, n), item: make([]uint32, 0, n), event: make([]uint16, 0, n), tm: make([]uint32, 0, n)}
+	if p.cols.weight.present() || p.cols.qty.present() {
+		w.cur.weight = make([]float32, 0, n)
 	}
 }

