@@ -259,8 +259,8 @@ type worker struct {
 	// open file, kept across consecutive units of the same file
 	path string
 	file *os.File
-	rdr    *file.Reader
-	fr     *pqarrow.FileReader
+	rdr  *file.Reader
+	fr   *pqarrow.FileReader
 
 	// scratch
 	rows, elems                batch
