@@ -30,7 +30,8 @@ func (c *runCommand) families(ds *features.Dataset, nb *model.Neighbors, profile
 		seg := mustPopular(model.Popular(mat, group, len(ids), topN, weighted))
 		fams = append(fams, publish.Family{Name: publish.FamilySegment, Lists: groupLists{seg, ids, ds.Items}})
 	}
-	c.model.matrix = nil // not needed past this point
+	c.popularity = itemUsers(mat) // for the report
+	c.model.matrix = nil          // not needed past this point
 	return fams
 }
 

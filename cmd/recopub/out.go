@@ -4,19 +4,30 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/model"
 	"github.com/recopub/recopub/publish"
 )
 
 // outFlags is run's --out: with --dry-run, write the model to a directory
 // instead of Redis.
 type outFlags struct {
-	dir string
+	dir       string
+	format    string
+	items     string
+	itemsID   string
+	itemsName string
 }
 
 func (f *outFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dir, "out", "", "with --dry-run, write the model to this directory (neighbors.parquet, features.parquet, manifest.json) for 'recopub publish --from'")
+	fs.StringVar(&f.dir, "out", "", "with --dry-run, write the model to this directory (neighbors.parquet, features.parquet, manifest.json, report.html) for 'recopub publish --from'")
+	fs.StringVar(&f.format, "out-format", "parquet", "tables of --out: parquet or csv (csv cannot be published with --from)")
+	fs.StringVar(&f.items, "items", "", "item catalog (Parquet) whose names label the report's sample lists")
+	fs.StringVar(&f.itemsID, "items-id-col", "product_id", "item id column of --items")
+	fs.StringVar(&f.itemsName, "items-name-col", "name", "item name column of --items")
 }
 
 // validate rejects --out without --dry-run: a run either writes files or
@@ -26,25 +37,35 @@ func (f *outFlags) validate(dryRun bool) error {
 	if f.dir != "" && !dryRun {
 		return usagef("--out needs --dry-run; publish the directory afterwards with 'recopub publish --from %s'", f.dir)
 	}
+	if _, err := publish.ParseFileFormat(f.format); err != nil {
+		return usagef("--out-format: %v", err)
+	}
 	return nil
 }
 
 // writeOut writes m to --out, when set, and records the counts in sum.
-func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summary) error {
+func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summary, ds *features.Dataset, nb *model.Neighbors) error {
 	if c.out.dir == "" {
 		return nil
 	}
 	t := time.Now()
-	mw := &publish.ModelWriter{Dir: c.out.dir}
+	format, _ := publish.ParseFileFormat(c.out.format)
+	mw := &publish.ModelWriter{Dir: c.out.dir, Format: format}
 	man, err := mw.Write(ctx, m, c.stages)
 	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := c.writeReport(ds, nb, m, sum); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	c.stages["write_files"] = time.Since(t).Seconds()
 	sum.ListsWritten, sum.HashesWritten = man.Counts.Lists[publish.FamilySimilar], man.Counts.Hashes
 	c.log.Info("wrote model files", "dir", c.out.dir, "lists", man.Counts.Lists, "neighbors", man.Counts.Neighbors,
 		"hashes", man.Counts.Hashes, "features", man.Counts.Features, "seconds", c.stages["write_files"])
-	fmt.Fprintf(c.m.Stdout, "model written to %s; publish it with: recopub publish --from %s\n", c.out.dir, c.out.dir)
+	fmt.Fprintf(c.m.Stdout, "model written to %s (report: %s)\n", c.out.dir, filepath.Join(c.out.dir, reportFile))
+	if format == publish.Parquet {
+		fmt.Fprintf(c.m.Stdout, "publish it with: recopub publish --from %s\n", c.out.dir)
+	}
 	return nil
 }
 

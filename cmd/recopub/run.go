@@ -39,6 +39,7 @@ type runCommand struct {
 	stages     map[string]float64
 	liveBefore string
 	samples    bytes.Buffer
+	popularity []float64 // distinct users per item, for the report
 }
 
 func (c *runCommand) flags() *flag.FlagSet {
@@ -164,7 +165,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	}
 	if c.dryRun {
 		sum.ListsWritten = int64(listsWithNeighbours(nb))
-		return sum, c.writeOut(ctx, m, sum)
+		return sum, c.writeOut(ctx, m, sum, ds, nb)
 	}
 	c.feat.events = ds.Events
 	return sum, c.publishModel(ctx, rdb, m, sum)

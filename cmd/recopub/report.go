@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/model"
+	"github.com/recopub/recopub/model/report"
+	"github.com/recopub/recopub/publish"
+)
+
+const reportFile = "report.html"
+
+// writeReport writes report.html into --out: plots of the model and
+// sample lists, with names from --items when given.
+func (c *runCommand) writeReport(ds *features.Dataset, nb *model.Neighbors, m *publish.Model, sum *summary) error {
+	in, err := c.reportInput(ds, nb, m.Parameters, sum)
+	if err != nil {
+		return err
+	}
+	return writeReportFile(filepath.Join(c.out.dir, reportFile), in)
+}
+
+func (c *runCommand) reportInput(ds *features.Dataset, nb *model.Neighbors, params map[string]any, sum *summary) (*report.Input, error) {
+	in := &report.Input{
+		Title:      fmt.Sprintf("recopub model: %s, top %d", c.model.opt.Metric, c.model.opt.TopN),
+		Generated:  time.Now(),
+		Parameters: params,
+		Counts: map[string]any{
+			"events read": sum.EventsRead, "events kept": sum.EventsKept, "users": sum.Users,
+			"events dropped": droppedText(sum.EventsDropped),
+		},
+		Items:     ds.Items,
+		Neighbors: nb,
+	}
+	in.Popularity = c.popularity
+	if c.out.items != "" {
+		names, err := features.LoadCatalog(c.out.items, c.out.itemsID, c.out.itemsName)
+		if err != nil {
+			return nil, err
+		}
+		in.Names = names
+	}
+	return in, nil
+}
+
+func writeReportFile(path string, in *report.Input) error {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, in); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// itemUsers returns, per item, the number of distinct users.
+func itemUsers(mat *model.Matrix) []float64 {
+	out := make([]float64, mat.NumItems)
+	for i := range mat.NumItems {
+		out[i] = float64(mat.ItemPtr[i+1] - mat.ItemPtr[i])
+	}
+	return out
+}
