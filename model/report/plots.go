@@ -54,11 +54,7 @@ func drawScores(in *Input, _ []int) (*Plot, error) {
 	p.X.Label.Text = "score"
 	p.Y.Label.Text = "neighbours"
 	if len(vals) > 0 {
-		h, err := plotter.NewHist(vals, 40)
-		if err != nil {
-			return nil, fmt.Errorf("report: scores: %w", err)
-		}
-		p.Add(h)
+		p.Add(histogram(vals, 40))
 	}
 	return render(p, "plot-scores", "Score distribution", fmt.Sprintf("%d scores over %d lists.", len(vals), in.Neighbors.NumItems()))
 }
@@ -74,11 +70,7 @@ func drawLengths(in *Input, _ []int) (*Plot, error) {
 	p.X.Label.Text = "neighbours in the list"
 	p.Y.Label.Text = "items"
 	if len(vals) > 0 {
-		h, err := plotter.NewHist(vals, 25)
-		if err != nil {
-			return nil, fmt.Errorf("report: lengths: %w", err)
-		}
-		p.Add(h)
+		p.Add(histogram(vals, 25))
 	}
 	return render(p, "plot-lengths", "List lengths", "Items with short lists get fewer recommendations; zero-length lists are not published.")
 }
@@ -151,4 +143,28 @@ func drawEval(in *Input, _ []int) (*Plot, error) {
 	p.NominalX(names...)
 	p.Legend.Top = true
 	return render(p, "plot-eval", "Evaluation", "Higher is better; the table below has every metric.")
+}
+
+// histogram bins vals into n equal bins. plotter.NewHist can panic when
+// rounding puts a value just below the maximum into bin n; this clamps.
+func histogram(vals plotter.Values, n int) *plotter.Histogram {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi <= lo {
+		hi = lo + 1
+	}
+	w := (hi - lo) / float64(n)
+	bins := make([]plotter.HistogramBin, n)
+	for i := range bins {
+		bins[i].Min, bins[i].Max = lo+float64(i)*w, lo+float64(i+1)*w
+	}
+	for _, v := range vals {
+		b := min(max(int((v-lo)/w), 0), n-1)
+		bins[b].Weight++
+	}
+	h := &plotter.Histogram{Bins: bins, Width: w, FillColor: plotutil.Color(2)}
+	h.LineStyle.Width = vg.Points(0.5)
+	return h
 }

@@ -75,6 +75,20 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+// TestHistogramRounding is the case that made plotter.NewHist panic: a
+// value a rounding error below the maximum.
+func TestHistogramRounding(t *testing.T) {
+	in := MustInput(t)
+	nb := in.Neighbors
+	for i := range nb.Score {
+		nb.Score[i] = 0.12126781251816648 + float64(i%7)*0.1139
+	}
+	nb.Score[0], nb.Score[1] = 0.8045472782871613, 0.8045472782871614
+	if err := report.Write(&bytes.Buffer{}, in); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestWriteMismatch(t *testing.T) {
 	in := MustInput(t)
 	in.Items = in.Items[:3]
