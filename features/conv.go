@@ -28,6 +28,85 @@ func (c *idConv) ids(keys []string, out []uint32) {
 	c.d.ids(keys, out)
 }
 
+// lazyIDConv maps the anonymous id column: its dictionary entries get
+// codes, and only the entries a row falls back to (its user id missing)
+// are looked up. Most rows have a user id, so most anonymous ids are never
+// needed; mapping them all was a third of the dictionary lookups.
+type lazyIDConv struct {
+	idConv
+	data []byte   // the dictionary page, copied
+	offs []uint32 // entry i is data[offs[2i]:offs[2i+1]]
+	ids  []uint32 // entry -> id+1; 0 until looked up
+
+	keys     []string // prepare's scratch
+	idx, out []uint32
+}
+
+// Lazy codes are lazyBase+entry, below the sentinels.
+const lazyBase = 1 << 31
+
+func isLazy(id uint32) bool { return id >= lazyBase && id < idMax }
+
+// setDict takes a PLAIN dictionary page and gives its entries codes.
+func (c *lazyIDConv) setDict(page []byte, out []uint32) error {
+	c.data = append(c.data[:0], page...)
+	c.offs = c.offs[:0]
+	data, pos := c.data, uint32(0)
+	for i := range out {
+		if len(data) < 4 {
+			return corruptf("byte array past the end of the page")
+		}
+		m := binary.LittleEndian.Uint32(data)
+		if uint64(m) > uint64(len(data)-4) {
+			return corruptf("byte array of %d bytes past the end of the page", m)
+		}
+		c.offs = append(c.offs, pos+4, pos+4+m)
+		data, pos = data[4+m:], pos+4+m
+		out[i] = lazyBase + uint32(i)
+	}
+	c.ids = resize(c.ids, len(out))
+	clear(c.ids)
+	return nil
+}
+
+// prepare looks up, in one batch, the entries rows of b fall back to, so
+// that resolve finds them mapped (see dict.ids for why a batch).
+func (c *lazyIDConv) prepare(b *batch) {
+	keys, idx := c.keys[:0], c.idx[:0]
+	for i, u := range b.uid {
+		if u != idNull {
+			continue
+		}
+		if a := b.aid[i]; isLazy(a) && c.ids[a-lazyBase] == 0 {
+			e := a - lazyBase
+			c.ids[e] = pending
+			keys = append(keys, bstr(c.data[c.offs[2*e]:c.offs[2*e+1]]))
+			idx = append(idx, e)
+		}
+	}
+	c.out = resize(c.out, len(keys))
+	c.d.ids(keys, c.out)
+	for k, e := range idx {
+		c.ids[e] = c.out[k] + 1
+	}
+	clear(keys)
+	c.keys, c.idx = keys[:0], idx[:0]
+}
+
+// pending marks an entry being looked up by prepare.
+const pending = ^uint32(0)
+
+// resolve returns the id of a code.
+func (c *lazyIDConv) resolve(code uint32) uint32 {
+	i := code - lazyBase
+	if v := c.ids[i]; v != 0 && v != pending {
+		return v - 1
+	}
+	id := c.d.id(bstr(c.data[c.offs[2*i]:c.offs[2*i+1]]))
+	c.ids[i] = id + 1
+	return id
+}
+
 // timeConv converts times to Unix seconds, badTime when unusable.
 type timeConv struct {
 	perSecond int64 // integer units per second; 0 for INT32 days (DATE)

@@ -72,7 +72,9 @@ func (w *worker) appendRows(b *batch) {
 		}
 		u := b.uid[i]
 		if u == idNull && b.aid != nil {
-			u = b.aid[i]
+			if u = b.aid[i]; isLazy(u) {
+				u = w.fast.anonConv.resolve(u)
+			}
 		}
 		it, t := b.iid[i], b.ts[i]
 		ev := uint32(0)

@@ -16,9 +16,11 @@ const fastBatch = 32 << 10
 // fastCursors are a worker's page-level column readers, kept with their
 // buffers from row group to row group.
 type fastCursors struct {
-	user, anon, item, event                 cursor[uint32, *idConv]
-	userConv, anonConv, itemConv, eventConv idConv
-	time                                    cursor[int64, timeConv]
+	user, item, event             cursor[uint32, *idConv]
+	userConv, itemConv, eventConv idConv
+	anon                          cursor[uint32, *lazyIDConv]
+	anonConv                      lazyIDConv
+	time                          cursor[int64, timeConv]
 	msg                                     cursor[uint64, hashConv]
 	weight, qty                             cursor[float32, weightConv]
 }
@@ -54,12 +56,17 @@ func (w *worker) readFast(ctx context.Context, p *filePlan, rg int) error {
 		cur  *cursor[uint32, *idConv]
 		conv *idConv
 		col  *column
-	}{{&f.user, &f.userConv, &cs.user}, {&f.anon, &f.anonConv, &cs.anon}, {&f.item, &f.itemConv, &cs.item}, {&f.event, &f.eventConv, &cs.event}}
+	}{{&f.user, &f.userConv, &cs.user}, {&f.item, &f.itemConv, &cs.item}, {&f.event, &f.eventConv, &cs.event}}
 	for _, x := range ids {
 		if x.col.present() {
 			if err := openCursor(x.cur, w, rgr, x.col, x.conv); err != nil {
 				return err
 			}
+		}
+	}
+	if cs.anon.present() {
+		if err := openCursor(&f.anon, w, rgr, &cs.anon, &f.anonConv); err != nil {
+			return err
 		}
 	}
 	if err := openCursor(&f.time, w, rgr, &cs.time, timeConvFor(&cs.time)); err != nil {
@@ -87,6 +94,9 @@ func (w *worker) readFast(ctx context.Context, p *filePlan, rg int) error {
 		}
 		if err := w.fastBatch(p, b, min(fastBatch, rows-off)); err != nil {
 			return err
+		}
+		if b.aid != nil {
+			f.anonConv.prepare(b)
 		}
 		w.appendRows(b)
 	}

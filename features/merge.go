@@ -3,6 +3,7 @@ package features
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -272,16 +273,29 @@ func mergeSorted(workers []*worker, pick func(*worker) (*dict, []uint64)) ([]str
 		}
 	}
 	strs := all.strings()
-	byName := make([]uint32, len(strs))
-	for i := range byName {
-		byName[i] = uint32(i)
+	// Sort by the first 8 bytes as a number, which decides most
+	// comparisons without touching the strings.
+	type key struct {
+		prefix uint64
+		id     uint32
 	}
-	slices.SortFunc(byName, func(a, b uint32) int { return cmp.Compare(strs[a], strs[b]) })
+	byName := make([]key, len(strs))
+	for i, s := range strs {
+		var b [8]byte
+		copy(b[:], s)
+		byName[i] = key{binary.BigEndian.Uint64(b[:]), uint32(i)}
+	}
+	slices.SortFunc(byName, func(a, b key) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		return cmp.Compare(strs[a.id], strs[b.id])
+	})
 	rank := make([]uint32, len(byName))
 	sorted := make([]string, len(byName))
-	for r, id := range byName {
-		rank[id] = uint32(r)
-		sorted[r] = strs[id]
+	for r, k := range byName {
+		rank[k.id] = uint32(r)
+		sorted[r] = strs[k.id]
 	}
 	for i, l := range local {
 		_, used := pick(workers[i])

@@ -151,10 +151,19 @@ func (c *cursor[T, C]) readDictionary(p *page) error {
 		return corruptf("dictionary of %d values in %d bytes", n, len(p.data))
 	}
 	c.dict = resize(c.dict, n)
+	if l, ok := any(c.conv).(lazyDict); ok && c.typ == parquet.Types.ByteArray {
+		return l.setDict(p.data, any(c.dict).([]uint32))
+	}
 	if b, ok := any(c.conv).(batchIDs); ok && c.typ == parquet.Types.ByteArray {
 		return c.plainIDs(p.data, any(c.dict).([]uint32), b)
 	}
 	return c.plain(p.data, c.dict)
+}
+
+// lazyDict is a converter that maps dictionary entries only when asked
+// (see lazyIDConv).
+type lazyDict interface {
+	setDict(page []byte, out []uint32) error
 }
 
 // batchIDs is a converter that maps many strings at once faster than one

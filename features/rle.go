@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+
+	"github.com/parquet-go/bitpack"
 )
 
 // Decoders for the Parquet encodings the fast path reads itself: the
@@ -29,6 +31,7 @@ type hybrid struct {
 	rleValue uint32 //
 	packLeft int    // values left in the current bit-packed run
 	packed   []byte // the bit-packed run's bytes
+	padded   []byte // the same from its start to the end of the input
 	packPos  uint   // bit position of the next packed value
 }
 
@@ -90,7 +93,7 @@ func (h *hybrid) nextRun() error {
 				return corruptf("bit-packed run past the end of the page")
 			}
 		}
-		h.packed, h.src, h.packPos = h.src[:nbytes], h.src[nbytes:], 0
+		h.packed, h.padded, h.src, h.packPos = h.src[:nbytes], h.src, h.src[nbytes:], 0
 		return nil
 	}
 	count := hdr >> 1
@@ -122,6 +125,13 @@ func (h *hybrid) unpack(out []uint32) error {
 	}
 	mask := uint64(1)<<w - 1
 	data, pos := h.packed, h.packPos
+	if off := pos >> 3; pos&7 == 0 && uint(len(h.padded)) >= off+uint(bitpack.ByteCount(w*uint(len(out))))+bitpack.PaddingInt32 {
+		// parquet-go's SIMD unpacker, where the input has the padding
+		// it reads past the values.
+		bitpack.Unpack(out, h.padded[off:], w)
+		h.packPos = pos + w*uint(len(out))
+		return nil
+	}
 	i := 0
 	// Fast loop: an 8-byte little-endian load holds any value of up to
 	// 32 bits at any bit offset.
