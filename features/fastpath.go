@@ -21,8 +21,8 @@ type fastCursors struct {
 	anon                          cursor[uint32, *lazyIDConv]
 	anonConv                      lazyIDConv
 	time                          cursor[int64, timeConv]
-	msg                                     cursor[uint64, hashConv]
-	weight, qty                             cursor[float32, weightConv]
+	msg                           cursor[uint64, hashConv]
+	weight, qty                   cursor[float32, weightConv]
 }
 
 // openCursor points cur at column c of row group rg of the worker's file.
