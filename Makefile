@@ -37,6 +37,7 @@ bench: build redis-server
 	$(GO) test -run XXX -bench . -benchtime 3x ./features/ ./model/
 	$(GO) test -run XXX -bench . -skip 'VersusRedisCLI|WriterTuning' -benchtime 3x ./publish/
 	GO=$(GO) testdata/bench/versus-redis-cli.sh
+	bash testdata/peers/run.sh   # recopub's model stage vs a scipy peer (Debian python3-scipy)
 
 fuzz:
 	$(GO) test ./publish -run XXX -fuzz FuzzDumpRoundTrip -fuzztime 60s

@@ -77,6 +77,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := c.model.validate(c.in.opt.Workers); err != nil {
 		return err
 	}
+	c.model.useIngest(&c.in)
 	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}
