@@ -6,8 +6,15 @@ import (
 	"testing"
 )
 
-// BenchmarkLoad reads a generated export. RECOPUB_BENCH_EVENTS sets a
-// directory to read instead (for larger runs).
+// BenchmarkLoad reads a generated export (1M events) with and without
+// message-id deduplication. RECOPUB_BENCH_EVENTS sets a directory to read
+// instead, e.g. one written by
+//
+//	go run ./cmd/recopub gen --out /tmp/s10m --users 1000000 --items 200000 --events 10000000
+//	RECOPUB_BENCH_EVENTS=/tmp/s10m/events go test -run XXX -bench BenchmarkLoad -benchtime 5x ./features/
+//
+// It reports events/s (events read over wall time) and the bytes per event
+// the Dataset's interaction slices take.
 func BenchmarkLoad(b *testing.B) {
 	dir := os.Getenv("RECOPUB_BENCH_EVENTS")
 	if dir == "" {
@@ -17,14 +24,25 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		dir += "/events"
 	}
-	b.ReportAllocs()
-	var n int64
-	for b.Loop() {
-		ds, err := Load(context.Background(), Options{Events: []string{dir}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		n += ds.Stats.Read
+	for _, bc := range []struct {
+		name  string
+		msgID string
+	}{{"dedup", ""}, {"nodedup", "-"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n int64
+			var ds *Dataset
+			for b.Loop() {
+				var err error
+				ds, err = Load(context.Background(), Options{Events: []string{dir}, MessageIDCol: bc.msgID})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += ds.Stats.Read
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+			bytes := 4*cap(ds.User) + 4*cap(ds.Item) + 2*cap(ds.Event) + 4*cap(ds.Time) + 4*cap(ds.Weight)
+			b.ReportMetric(float64(bytes)/float64(ds.Len()), "bytes/event")
+		})
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
