@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -36,6 +37,9 @@ type evalCommand struct {
 	asJSON   bool
 	export   string
 	logLevel string
+	sweep    string
+	rankBy   string
+	sweepOut string
 
 	// parsed
 	metricList []model.Metric
@@ -58,6 +62,9 @@ func (c *evalCommand) flags() *flag.FlagSet {
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
 	fs.StringVar(&c.export, "export-interactions", "", "write the loaded (user, item) pairs to this file as little-endian uint32 pairs and exit (for testdata/peers)")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
+	fs.StringVar(&c.sweep, "sweep", "", `evaluate a grid on one split: "metric=cosine,llr,jaccard;min_support=1,2,5" (sweepable: `+strings.Join(sortedKeys(sweepParams), ", ")+")")
+	fs.StringVar(&c.rankBy, "rank-by", "ndcg", "figure that ranks the sweep: "+strings.Join(sortedKeys(rankMetrics), ", "))
+	fs.StringVar(&c.sweepOut, "sweep-out", "", "also write the ranked sweep to DIR/sweep.csv and DIR/sweep.json")
 	return fs
 }
 
@@ -80,6 +87,9 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if c.export != "" {
 		return exportInteractions(c.export, ds)
 	}
+	if c.sweep != "" {
+		return c.runSweep(ctx, ds)
+	}
 	rep, err := c.evaluate(ctx, ds, profiles)
 	if err != nil {
 		return err
@@ -99,6 +109,14 @@ func (c *evalCommand) validate() error {
 		return err
 	}
 	c.model.useIngest(&c.in)
+	if c.sweep != "" {
+		if _, err := parseSweep(c.sweep); err != nil {
+			return usagef("--sweep: %v", err)
+		}
+	}
+	if _, ok := rankMetrics[c.rankBy]; !ok {
+		return usagef("--rank-by %q: want one of %s", c.rankBy, strings.Join(sortedKeys(rankMetrics), ", "))
+	}
 	var err error
 	for _, name := range splitList(c.metrics) {
 		m, err := model.ParseMetric(name)
@@ -173,7 +191,38 @@ type evalRow struct {
 	Error   string  `json:"error,omitempty"`
 }
 
+// evalData is one split, shared by every model evaluated on it.
+type evalData struct {
+	split *model.Holdout
+	train *model.Matrix
+	users []uint32 // users with held-out items
+}
+
 func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profiles *features.Profiles) (*evalReport, error) {
+	d, rep, err := c.prepare(ds)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.baselines(ctx, ds, profiles, d.train, d.split.Test, d.users)
+	if err != nil {
+		return nil, err
+	}
+	rep.Models = rows
+	for _, m := range c.metricList {
+		row, err := c.evalMetric(ctx, m, c.model.opt, d.train, d.split.Test, d.users)
+		if err != nil {
+			return nil, err
+		}
+		rep.Models = append(rep.Models, row)
+	}
+	if len(c.metricList) > 0 {
+		rep.Evaluation = rep.Models[len(rows)].Evaluation
+	}
+	return rep, nil
+}
+
+// prepare splits the events and builds the training matrix.
+func (c *evalCommand) prepare(ds *features.Dataset) (*evalData, *evalReport, error) {
 	x := &model.Interactions{NumUsers: len(ds.Users), NumItems: len(ds.Items),
 		User: ds.User, Item: ds.Item, Weight: c.in.weights(ds), Time: ds.Time}
 	// Seed each user's shuffle by its external id, so a user's held-out
@@ -186,10 +235,10 @@ func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profil
 	}
 	h, err := model.Split(x, c.splitOpt)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, nil, usagef("%v", err)
 	}
 	if h.Test.NNZ() == 0 {
-		return nil, rejectedError{errors.New("eval: the split holds nothing out; check --split, --cutoff or --n")}
+		return nil, nil, rejectedError{errors.New("eval: the split holds nothing out; check --split, --cutoff or --n")}
 	}
 	train := h.Train.Matrix(c.model.decay(h.Train.Weight, h.Train.Time))
 	var users []uint32
@@ -211,22 +260,7 @@ func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profil
 	case model.SplitLastN:
 		rep.N = c.n
 	}
-	rows, err := c.baselines(ctx, ds, profiles, train, h.Test, users)
-	if err != nil {
-		return nil, err
-	}
-	rep.Models = rows
-	for _, m := range c.metricList {
-		row, err := c.evalMetric(ctx, m, train, h.Test, users)
-		if err != nil {
-			return nil, err
-		}
-		rep.Models = append(rep.Models, row)
-	}
-	if len(c.metricList) > 0 {
-		rep.Evaluation = rep.Models[len(rows)].Evaluation
-	}
-	return rep, nil
+	return &evalData{split: h, train: train, users: users}, rep, nil
 }
 
 // baselines evaluates global popularity and, with --segment-cols and
@@ -269,10 +303,9 @@ func (c *evalCommand) baselines(ctx context.Context, ds *features.Dataset, profi
 // evalMetric computes one metric's lists from train and scores them. A
 // model that refuses the data (EASE above --max-dense-items) becomes a
 // row with its error, so the other rows still print.
-func (c *evalCommand) evalMetric(ctx context.Context, m model.Metric, train, test *model.Matrix, users []uint32) (evalRow, error) {
+func (c *evalCommand) evalMetric(ctx context.Context, m model.Metric, opt model.Options, train, test *model.Matrix, users []uint32) (evalRow, error) {
 	t := time.Now()
 	row := evalRow{Model: m.String()}
-	opt := c.model.opt
 	opt.Metric = m
 	nb, err := model.Similar(ctx, train, opt)
 	var dse *model.DenseSizeError
