@@ -68,9 +68,6 @@ func (s *columnSet) dictLeaves() []int {
 	return out
 }
 
-// exploded reports whether rows turn into one event per element.
-func (s *columnSet) exploded() bool { return s.item.mode == modeList || s.item.mode == modeJSON }
-
 func containsInt(s []int, v int) bool {
 	for _, x := range s {
 		if x == v {
@@ -183,21 +180,7 @@ func findColumn(m *pqarrow.SchemaManifest, sc *schema.Schema, r columnRule) (col
 	if r.name == "" || r.name == "-" {
 		return c, nil
 	}
-	var cur *pqarrow.SchemaField
-	var rest []string
-	for i := range m.Fields {
-		if m.Fields[i].Field.Name == r.name {
-			cur = &m.Fields[i]
-		}
-	}
-	if cur == nil {
-		parts := strings.Split(r.name, ".")
-		for i := range m.Fields {
-			if m.Fields[i].Field.Name == parts[0] {
-				cur, rest = &m.Fields[i], parts[1:]
-			}
-		}
-	}
+	cur, rest := topField(m, r.name)
 	if cur == nil {
 		if !r.required {
 			return c, nil
@@ -205,38 +188,14 @@ func findColumn(m *pqarrow.SchemaManifest, sc *schema.Schema, r columnRule) (col
 		return c, fmt.Errorf("column %q not found; the file has %s", r.name, fieldNames(m))
 	}
 	c.top, c.mode = cur.Field.Name, modeFlat
-	lists, depth := 0, 0
-	for {
-		switch cur.Field.Type.ID() {
-		case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST:
-			lists++
-			c.steps = append(c.steps, "")
-			cur = &cur.Children[0]
-			continue
-		case arrow.STRUCT:
-			if len(rest) == 0 {
-				return c, fmt.Errorf("column %q is a struct; want %s (name one of its fields: %s)", r.name, r.want, childNames(cur))
-			}
-			var next *pqarrow.SchemaField
-			for i := range cur.Children {
-				if cur.Children[i].Field.Name == rest[0] {
-					next = &cur.Children[i]
-				}
-			}
-			if next == nil {
-				return c, fmt.Errorf("column %q: field %q not found; the struct has %s", r.name, rest[0], childNames(cur))
-			}
-			c.steps = append(c.steps, rest[0])
-			cur, rest, depth = next, rest[1:], depth+1
-			continue
-		}
-		break
+	cur, rest, lists, depth, err := c.descend(cur, rest, r.want)
+	if err != nil {
+		return c, err
 	}
 	if !cur.IsLeaf() {
 		return c, fmt.Errorf("column %q has type %s; want %s", r.name, cur.Field.Type, r.want)
 	}
-	c.leaf, c.typ = cur.ColIndex, cur.Field.Type
-	c.desc = sc.Column(cur.ColIndex)
+	c.leaf, c.typ, c.desc = cur.ColIndex, cur.Field.Type, sc.Column(cur.ColIndex)
 	if lists > 1 {
 		return c, fmt.Errorf("column %q is inside %d nested lists; want at most one", r.name, lists)
 	}
@@ -257,6 +216,57 @@ func findColumn(m *pqarrow.SchemaManifest, sc *schema.Schema, r columnRule) (col
 		c.mode = modeNested
 	}
 	return c, nil
+}
+
+// topField finds the top-level field a name starts in: the field of that
+// exact name, else the one named by its first dotted part.
+func topField(m *pqarrow.SchemaManifest, name string) (*pqarrow.SchemaField, []string) {
+	for i := range m.Fields {
+		if m.Fields[i].Field.Name == name {
+			return &m.Fields[i], nil
+		}
+	}
+	parts := strings.Split(name, ".")
+	for i := range m.Fields {
+		if m.Fields[i].Field.Name == parts[0] {
+			return &m.Fields[i], parts[1:]
+		}
+	}
+	return nil, nil
+}
+
+// descend follows the path below a top-level field through lists (implicit
+// steps) and struct fields (named by rest), recording the steps, and stops
+// at a leaf. It returns the field reached, the unused path, and how many
+// lists and structs it passed.
+func (c *column) descend(cur *pqarrow.SchemaField, rest []string, want string) (*pqarrow.SchemaField, []string, int, int, error) {
+	lists, depth := 0, 0
+	for {
+		switch cur.Field.Type.ID() {
+		case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST:
+			lists++
+			c.steps = append(c.steps, "")
+			cur = &cur.Children[0]
+			continue
+		case arrow.STRUCT:
+			if len(rest) == 0 {
+				return nil, nil, 0, 0, fmt.Errorf("column %q is a struct; want %s (name one of its fields: %s)", c.name, want, childNames(cur))
+			}
+			var next *pqarrow.SchemaField
+			for i := range cur.Children {
+				if cur.Children[i].Field.Name == rest[0] {
+					next = &cur.Children[i]
+				}
+			}
+			if next == nil {
+				return nil, nil, 0, 0, fmt.Errorf("column %q: field %q not found; the struct has %s", c.name, rest[0], childNames(cur))
+			}
+			c.steps = append(c.steps, rest[0])
+			cur, rest, depth = next, rest[1:], depth+1
+			continue
+		}
+		return cur, rest, lists, depth, nil
+	}
 }
 
 func fieldNames(m *pqarrow.SchemaManifest) string {

@@ -162,20 +162,6 @@ func (d *dict) ids(keys []string, out []uint32) {
 	}
 }
 
-// find returns s's id without adding it.
-func (d *dict) find(s string) (uint32, bool) {
-	h, h2 := hash96(s)
-	for i := h & d.mask; ; i = (i + 1) & d.mask {
-		e := &d.slots[i]
-		if e.h == h && e.h2 == h2 {
-			return e.id, true
-		}
-		if e.h == 0 {
-			return 0, false
-		}
-	}
-}
-
 func (d *dict) grow() {
 	old := d.slots
 	n := 2 * len(old)

@@ -64,24 +64,9 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weight
 		ds.Weight = make([]float32, total)
 	}
 	parallel(nunits, goroutines, func(u int) {
-		c, wi := chunks[u], owner[u]
-		um, im, em := userMap[wi], itemMap[wi], eventMap[wi]
-		out := offsets[u]
-		users, items, events := ds.User[out:out+c.len()], ds.Item[out:out+c.len()], ds.Event[out:out+c.len()]
-		for k, lu := range c.user {
-			users[k], items[k], events[k] = um[lu], im[c.item[k]], uint16(em[c.event[k]])
-		}
-		copy(ds.Time[out:], c.tm)
-		if weighted {
-			if c.weight != nil {
-				copy(ds.Weight[out:], c.weight)
-			} else {
-				for k := range c.len() {
-					ds.Weight[out+k] = 1
-				}
-			}
-		}
-		*c = chunk{} // free it
+		wi := owner[u]
+		ds.copyChunk(chunks[u], offsets[u], userMap[wi], itemMap[wi], eventMap[wi])
+		*chunks[u] = chunk{} // free it
 	})
 	ds.Stats.Kept = int64(total)
 	ds.Users = firstAppearance(ds.Users, ds.User, goroutines)
@@ -118,6 +103,27 @@ func firstAppearance(users []string, events []uint32, goroutines int) []string {
 		}
 	})
 	return out[:next]
+}
+
+// copyChunk writes a chunk's events at out, renumbered by the maps from
+// its worker's ids.
+func (ds *Dataset) copyChunk(c *chunk, out int, um, im, em []uint32) {
+	n := c.len()
+	users, items, events := ds.User[out:out+n], ds.Item[out:out+n], ds.Event[out:out+n]
+	for k, lu := range c.user {
+		users[k], items[k], events[k] = um[lu], im[c.item[k]], uint16(em[c.event[k]])
+	}
+	copy(ds.Time[out:out+n], c.tm)
+	if ds.Weight == nil {
+		return
+	}
+	if c.weight != nil {
+		copy(ds.Weight[out:out+n], c.weight)
+		return
+	}
+	for k := range n {
+		ds.Weight[out+k] = 1
+	}
 }
 
 // parallel calls fn(0..n-1) on up to g goroutines.
