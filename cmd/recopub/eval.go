@@ -40,6 +40,7 @@ type evalCommand struct {
 	sweep    string
 	rankBy   string
 	sweepOut string
+	report   string
 
 	// parsed
 	metricList []model.Metric
@@ -64,6 +65,7 @@ func (c *evalCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
 	fs.StringVar(&c.sweep, "sweep", "", `evaluate a grid on one split: "metric=cosine,llr,jaccard;min_support=1,2,5" (sweepable: `+strings.Join(sortedKeys(sweepParams), ", ")+")")
 	fs.StringVar(&c.rankBy, "rank-by", "ndcg", "figure that ranks the sweep: "+strings.Join(sortedKeys(rankMetrics), ", "))
+	fs.StringVar(&c.report, "report", "", "also write report.html here: the first --metric's lists (from the training part) with the evaluation table")
 	fs.StringVar(&c.sweepOut, "sweep-out", "", "also write the ranked sweep to DIR/sweep.csv and DIR/sweep.json")
 	return fs
 }
@@ -90,9 +92,14 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if c.sweep != "" {
 		return c.runSweep(ctx, ds)
 	}
-	rep, err := c.evaluate(ctx, ds, profiles)
+	rep, d, err := c.evaluate(ctx, ds, profiles)
 	if err != nil {
 		return err
+	}
+	if c.report != "" {
+		if err := c.writeReport(ctx, ds, d, rep); err != nil {
+			return err
+		}
 	}
 	if c.asJSON {
 		return writeJSON(c.m.Stdout, rep)
@@ -198,27 +205,27 @@ type evalData struct {
 	users []uint32 // users with held-out items
 }
 
-func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profiles *features.Profiles) (*evalReport, error) {
+func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profiles *features.Profiles) (*evalReport, *evalData, error) {
 	d, rep, err := c.prepare(ds)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := c.baselines(ctx, ds, profiles, d.train, d.split.Test, d.users)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rep.Models = rows
 	for _, m := range c.metricList {
 		row, err := c.evalMetric(ctx, m, c.model.opt, d.train, d.split.Test, d.users)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rep.Models = append(rep.Models, row)
 	}
 	if len(c.metricList) > 0 {
 		rep.Evaluation = rep.Models[len(rows)].Evaluation
 	}
-	return rep, nil
+	return rep, d, nil
 }
 
 // prepare splits the events and builds the training matrix.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,4 +67,47 @@ func itemUsers(mat *model.Matrix) []float64 {
 		out[i] = float64(mat.ItemPtr[i+1] - mat.ItemPtr[i])
 	}
 	return out
+}
+
+// writeReport writes eval's --report: the first metric's lists computed
+// from the training part, with every evaluated row and the best (by nDCG)
+// marked.
+func (c *evalCommand) writeReport(ctx context.Context, ds *features.Dataset, d *evalData, rep *evalReport) error {
+	opt := c.model.opt
+	if len(c.metricList) > 0 {
+		opt.Metric = c.metricList[0]
+	}
+	nb, err := model.Similar(ctx, d.train, opt)
+	if err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
+	params := map[string]any{"split": rep.Split, "k": rep.K, "top_n": rep.TopN, "affinity": rep.Affinity,
+		"half_life_days": rep.HalfLife, "seed": rep.Seed, "metric (lists shown)": opt.Metric.String()}
+	in := &report.Input{
+		Title:      fmt.Sprintf("recopub evaluation: %s split, k=%d", rep.Split, rep.K),
+		Generated:  time.Now(),
+		Parameters: params,
+		Counts:     map[string]any{"training events": rep.TrainEvents, "held-out pairs": rep.TestPairs, "test users": rep.Users},
+		Items:      ds.Items,
+		Popularity: itemUsers(d.train),
+		Neighbors:  nb,
+	}
+	best := -1
+	for i, row := range rep.Models {
+		if row.Error != "" {
+			continue
+		}
+		if best < 0 || row.NDCG > rep.Models[best].NDCG {
+			best = i
+		}
+	}
+	for i, row := range rep.Models {
+		if row.Error != "" {
+			continue
+		}
+		e := row.Evaluation
+		in.Eval = append(in.Eval, report.EvalRow{Name: row.Model, Precision: e.Precision, Recall: e.Recall, NDCG: e.NDCG,
+			MAP: e.MAP, MAPAtK: e.MAPAtK, Coverage: e.Coverage, MeanPopularity: e.MeanPopularity, Best: i == best})
+	}
+	return writeReportFile(c.report, in)
 }

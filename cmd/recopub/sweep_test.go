@@ -77,3 +77,21 @@ func TestEvalSweep(t *testing.T) {
 		t.Errorf("bad rank-by: exit %d, want %d", code, exitUsage)
 	}
 }
+
+func TestEvalReport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.html")
+	groceries := filepath.Join("..", "..", "testdata", "eval", "groceries.parquet")
+	code, _, stderr := run(t, "eval", "--events", groceries, "--event-col", "-", "--metric", "cosine,llr", "--report", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<table id="eval">`, "(best)", `id="plot-eval"`, "popular", "llr"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
