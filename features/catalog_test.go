@@ -1,0 +1,31 @@
+package features
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadCatalog(t *testing.T) {
+	type row struct {
+		ProductID string  `parquet:"product_id"`
+		Name      *string `parquet:"name,optional"`
+		Price     float64 `parquet:"price"`
+	}
+	n := "Red mug"
+	path := filepath.Join(t.TempDir(), "catalog.parquet")
+	MustWriteParquet(t, path, []row{{"P1", &n, 3}, {"P2", nil, 4}}, 1)
+	names, err := LoadCatalog(path, "product_id", "name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names["P1"], "Red mug"; got != want {
+		t.Errorf("names[P1]=%q, want %q", got, want)
+	}
+	if got, ok := names["P2"]; !ok || got != "" {
+		t.Errorf("names[P2]=%q,%v; want empty name", got, ok)
+	}
+	if _, err := LoadCatalog(path, "product_id", "title"); err == nil || !strings.Contains(err.Error(), `"title" not found`) {
+		t.Errorf("missing column: err=%v", err)
+	}
+}
