@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -304,5 +305,70 @@ func TestUsersFields(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Fields=%v\nwant %v", got, want)
+	}
+}
+
+// TestLoadRowDrops has one row per drop reason and checks each is counted
+// under its name, through both read paths.
+func TestLoadRowDrops(t *testing.T) {
+	ok := trackRow{"", str("u"), "a", "Product Viewed", t0, str("p")}
+	row := func(id string, edit func(r *trackRow)) trackRow {
+		r := ok
+		r.MessageID = id
+		edit(&r)
+		return r
+	}
+	rows := []trackRow{
+		row("keep", func(*trackRow) {}),
+		row("no user", func(r *trackRow) { r.UserID, r.AnonymousID = nil, "" }),
+		row("no item", func(r *trackRow) { r.ProductID = str("") }),
+		row("no event", func(r *trackRow) { r.Event = "" }),
+		row("long user", func(r *trackRow) { r.UserID = str(strings.Repeat("u", MaxIDLen+1)) }),
+		row("bad utf8 event", func(r *trackRow) { r.Event = "View\xc0" }),
+		row("future", func(r *trackRow) { r.Timestamp = t0.Add(2 * time.Hour) }),
+		row("before epoch", func(r *trackRow) { r.Timestamp = time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC) }),
+		row("keep", func(*trackRow) {}), // a duplicate of the first
+		row("unknown", func(r *trackRow) { r.Event = "Cart Viewed" }),
+	}
+	path := filepath.Join(t.TempDir(), "e.parquet")
+	MustWriteParquet(t, path, rows, 4)
+	want := map[string]int64{DropNoUser: 1, DropNoItem: 1, DropNoEvent: 1, DropIDTooLong: 1, DropInvalidUTF8: 1,
+		DropFutureTime: 1, DropBadTime: 1, DropDuplicate: 1, DropUnknownEvent: 1}
+	for _, arrowOnly := range []bool{false, true} {
+		ds, err := Load(context.Background(), Options{Events: []string{path}, Now: t0, arrowOnly: arrowOnly,
+			EventWeights: map[string]float32{"Product Viewed": 1, "": 1, "View\xc0": 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDropped(t, ds, want)
+		if got, want := ds.Stats.Unusable(), int64(7); got != want {
+			t.Errorf("Unusable()=%d, want %d (not duplicates or unselected events)", got, want)
+		}
+	}
+}
+
+// TestLoadPaths reads files, directories and globs given together, each
+// file once and in path order.
+func TestLoadPaths(t *testing.T) {
+	dir := t.TempDir()
+	rows := sampleEvents()[:2]
+	for _, p := range []string{"a/1.parquet", "a/b/2.parquet", "c/3.parquet", "c/_SUCCESS/x.parquet", "c/.hidden.parquet"} {
+		MustWriteParquet(t, filepath.Join(dir, p), rows, 10)
+	}
+	ds, err := Load(context.Background(), Options{Now: t0.Add(time.Hour), MessageIDCol: "-",
+		Events: []string{filepath.Join(dir, "c", "*.parquet"), filepath.Join(dir, "a"), filepath.Join(dir, "a", "1.parquet")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range ds.Files {
+		rel, _ := filepath.Rel(dir, f.Path)
+		got = append(got, fmt.Sprintf("%s:%d", filepath.ToSlash(rel), f.Rows))
+	}
+	if want := []string{"a/1.parquet:2", "a/b/2.parquet:2", "c/3.parquet:2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Files=%q, want %q", got, want)
+	}
+	if got, want := ds.Len(), 6; got != want {
+		t.Errorf("Len()=%d, want %d", got, want)
 	}
 }

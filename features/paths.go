@@ -14,9 +14,10 @@ import (
 // ErrNoInput is returned when the given paths match no Parquet file.
 var ErrNoInput = errors.New("no Parquet files match")
 
-// ResolvePaths expands files, directories (recursively, *.parquet only,
-// skipping hidden and underscore-prefixed names such as _SUCCESS) and glob
-// patterns into a sorted, de-duplicated list of files.
+// ResolvePaths expands files, directories (recursively, *.parquet only)
+// and glob patterns into a sorted, de-duplicated list of files. Hidden and
+// underscore-prefixed names (.crc files, _SUCCESS, _temporary) found in
+// directories or by patterns are skipped; a file named outright is read.
 func ResolvePaths(paths []string) ([]string, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("%w: no input paths given", ErrNoInput)
@@ -29,6 +30,9 @@ func ResolvePaths(paths []string) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("glob %q: %w", p, err)
 			}
+			// Like a shell, and like directories below, skip hidden and
+			// underscore-prefixed names (.crc files, _SUCCESS markers).
+			m = slices.DeleteFunc(m, func(path string) bool { return skippedName(filepath.Base(path)) })
 			if len(m) == 0 {
 				return nil, fmt.Errorf("%w: pattern %q", ErrNoInput, p)
 			}
@@ -64,7 +68,7 @@ func walkParquet(root string) ([]string, error) {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
 		name := d.Name()
-		if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+		if path != root && skippedName(name) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -77,6 +81,8 @@ func walkParquet(root string) ([]string, error) {
 	})
 	return files, err
 }
+
+func skippedName(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
 
 // partitionDay returns the day of the innermost dt=YYYY-MM-DD directory
 // on path.
