@@ -82,7 +82,9 @@ func walkParquet(root string) ([]string, error) {
 	return files, err
 }
 
-func skippedName(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
+func skippedName(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
 
 // partitionDay returns the day of the innermost dt=YYYY-MM-DD directory
 // on path.
