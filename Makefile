@@ -5,7 +5,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 SAMPLE    := sample
 export REDIS_URL
 
-.PHONY: all build run test test-short bench fuzz lint redis-server clean
+.PHONY: all build run test test-short bench fuzz lint redis-server notebooks notebook-deps clean
 
 all: build
 
@@ -67,5 +67,24 @@ redis-server:
 		fi; \
 	fi
 
+# The notebooks, executed headless against the sample data (CI runs this
+# too, so they never rot). Outputs go to notebooks/out/ (not committed).
+JUPYTER_DEPS := jupyter-nbconvert python3-ipykernel python3-pandas python3-matplotlib python3-redis
+notebooks: build $(SAMPLE)/events notebook-deps redis-server
+	mkdir -p notebooks/out
+	RECOPUB=$(CURDIR)/$(BIN) SAMPLE=$(CURDIR)/$(SAMPLE) NOTEBOOK_WORK=$(CURDIR)/notebooks/out PYDEVD_DISABLE_FILE_VALIDATION=1 \
+		jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
+		--output-dir notebooks/out/executed notebooks/*.ipynb
+
+notebook-deps:
+	@if ! command -v jupyter-nbconvert >/dev/null 2>&1 || ! /usr/bin/python3 -c 'import ipykernel, pandas, matplotlib, redis' 2>/dev/null; then \
+		if [ -n "$$CI" ]; then \
+			echo "installing $(JUPYTER_DEPS) (CI)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JUPYTER_DEPS) >/dev/null) || exit 1; \
+		else \
+			echo "notebooks need Debian's $(JUPYTER_DEPS): sudo apt-get install -y $(JUPYTER_DEPS)"; exit 1; \
+		fi; \
+	fi
+
 clean:
-	rm -rf bin $(SAMPLE)
+	rm -rf bin $(SAMPLE) notebooks/out
