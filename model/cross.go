@@ -72,7 +72,7 @@ func CrossOccurrence(ctx context.Context, a, b *Matrix, opt Options) (*Neighbors
 		}
 	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, a, splitWork(a, b, workers, 0), workers, opt.topN(), newRow, nil)
+	nb, err := forEachRow(ctx, a, splitWork(a, b, workers, 0), workers, opt.topN(), newRow, nil, opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("cross-occurrence %s: %w", opt.Metric, err)
 	}

@@ -28,6 +28,12 @@ type Options struct {
 	// Matrix.Downsample); Seed makes the choice reproducible.
 	MaxUserItems int
 	Seed         int64
+
+	// Progress, when set, is called as rows of items are finished, with
+	// the number done so far and the total. It is called from the worker
+	// goroutines, so it must be safe for concurrent use. EASE does not
+	// report progress.
+	Progress func(done, total int)
 }
 
 // The defaults, applied by the accessors below when a field is zero.

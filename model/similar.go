@@ -50,7 +50,7 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 		extra = int64(m.NumItems)
 	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, extra), workers, opt.topN(), newRow, orig)
+	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, extra), workers, opt.topN(), newRow, orig, opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}
@@ -105,8 +105,8 @@ func splitWork(rows, cols *Matrix, workers int, extra int64) []chunk {
 // so the assembled result does not depend on which worker ran what. The
 // context is checked before each chunk. orig, when not nil, maps m's items
 // to the ids of the result (see relabel).
-func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc, orig []uint32) (*Neighbors, error) {
-	var next atomic.Int64
+func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc, orig []uint32, progress func(done, total int)) (*Neighbors, error) {
+	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(chunks)) {
 		wg.Go(func() {
@@ -125,6 +125,9 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 					best := top.sorted()
 					out.lens[i-out.lo] = int32(len(best))
 					out.cands = append(out.cands, best...)
+				}
+				if progress != nil {
+					progress(int(done.Add(int64(out.hi-out.lo))), m.NumItems)
 				}
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -242,5 +243,32 @@ func TestSimilarEASEIndirect(t *testing.T) {
 	}
 	if indirect == 0 {
 		t.Errorf("no neighbour without co-occurrence in %+v", nb)
+	}
+}
+
+func TestSimilarProgress(t *testing.T) {
+	var users, items []uint32
+	for u := range 200 {
+		for k := range 4 {
+			users, items = append(users, uint32(u)), append(items, uint32((u+k*13)%97))
+		}
+	}
+	m := NewMatrix(200, 97, users, items, nil)
+	var mu sync.Mutex
+	last, calls := 0, 0
+	_, err := Similar(context.Background(), m, Options{Metric: Cosine, Workers: 3, Progress: func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if total != 97 || done > total {
+			t.Errorf("progress(%d, %d)", done, total)
+		}
+		last = max(last, done)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 || last != 97 {
+		t.Errorf("progress called %d times, last done %d, want 97", calls, last)
 	}
 }
