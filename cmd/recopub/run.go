@@ -78,6 +78,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.model.useIngest(&c.in)
+	c.model.opt.Progress = c.m.progressBars().model()
 	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}

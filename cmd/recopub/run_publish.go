@@ -57,7 +57,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	}
 
 	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
-		Seed: c.model.opt.Seed, Logger: c.log}
+		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.m.progressBars().publish()}
 	res, err := w.Write(ctx, m)
 	if err != nil {
 		return redisError(c.redis.url, err)
