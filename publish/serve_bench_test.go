@@ -58,7 +58,7 @@ func BenchmarkLoad(b *testing.B) {
 	clients := map[string]*publish.Client{
 		"":             publish.NewClient(rdb, publish.ClientOptions{}),
 		"nocache":      publish.NewClient(rdb, publish.ClientOptions{CacheLists: -1}),
-		"autopipeline": publish.NewClient(ap, publish.ClientOptions{}),
+		"autopipeline": publish.NewClient(ap, publish.ClientOptions{CacheLists: f.Items + 100}),
 		"cache=all":    publish.NewClient(rdb, publish.ClientOptions{CacheLists: f.Items + 100}),
 	}
 	for _, c := range clients {
@@ -88,8 +88,8 @@ func BenchmarkLoad(b *testing.B) {
 		{"Recommend/paced=5000/s", 5000, recommend(clients[""], publish.RecommendOptions{}), clients[""]},
 		{"Neighbors/cache=all/closed", 0, neighbors(clients["cache=all"]), clients["cache=all"]},
 		{"Recommend/cache=all/closed", 0, recommend(clients["cache=all"], publish.RecommendOptions{}), clients["cache=all"]},
-		{"Neighbors/autopipeline/closed", 0, neighbors(clients["autopipeline"]), clients["autopipeline"]},
-		{"Recommend/autopipeline/closed", 0, recommend(clients["autopipeline"], publish.RecommendOptions{}), clients["autopipeline"]},
+		{"Recommend/autopipeline+cache=all/closed", 0, recommend(clients["autopipeline"], publish.RecommendOptions{}), clients["autopipeline"]},
+		{"Recommend/autopipeline+cache=all/paced=5000/s", 5000, recommend(clients["autopipeline"], publish.RecommendOptions{}), clients["autopipeline"]},
 		{"Neighbors/nocache/closed", 0, neighbors(clients["nocache"]), clients["nocache"]},
 		// How the neighbour lists are merged, without the cache: the
 		// head of each list in the client (the default), whole lists in
