@@ -152,6 +152,9 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("events file %s: %w", path, err)
 	}
+	if rdr.NumRows() < 0 {
+		return nil, nil, fmt.Errorf("events file %s: not a readable Parquet file: footer says %d rows", path, rdr.NumRows())
+	}
 	plan = &filePlan{path: path, rows: rdr.NumRows(), cols: cols}
 	// Old parquet-mr files miscount chunk sizes (PARQUET-816); arrow-go
 	// knows the workaround.
@@ -170,6 +173,9 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 			fast = fast && cc.CryptoMetadata() == nil && fastLeaf(c, cc.Encodings())
 		}
 		events := md.NumRows()
+		if events < 0 {
+			return nil, nil, fmt.Errorf("events file %s: row group %d: not a readable Parquet file: footer says %d rows", path, rg, events)
+		}
 		switch cols.item.mode {
 		case modeList:
 			if cc, err := md.ColumnChunk(cols.item.leaf); err == nil {
@@ -326,7 +332,6 @@ func (w *worker) open(p *filePlan) error {
 }
 
 func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err error) {
-	w.startChunk(p, u, ui)
 	defer func() {
 		// arrow-go panics on some corrupt pages; that is bad input, not a
 		// bug of the caller. (The fuzz test lets the fast path's panics
@@ -343,6 +348,7 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err
 		w.total += len(w.cur.user)
 		w.chunks = append(w.chunks, w.cur)
 	}()
+	w.startChunk(p, u, ui)
 	if err := w.open(p); err != nil {
 		return err
 	}
@@ -374,7 +380,7 @@ func (c *chunk) len() int { return len(c.user) }
 // its item column's values when items are exploded from a list (both from
 // the footer, which may lie: capped, and appends grow past it).
 func (w *worker) startChunk(p *filePlan, u unit, ui int) {
-	n := int(min(u.events, maxPrealloc))
+	n := int(max(0, min(u.events, maxPrealloc)))
 	w.cur = chunk{unit: ui, base: w.total,
 		user: make([]uint32, 0, n), item: make([]uint32, 0, n), event: make([]uint16, 0, n), tm: make([]uint32, 0, n)}
 	if p.cols.weight.present() || p.cols.qty.present() {
