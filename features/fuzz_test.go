@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -275,5 +276,43 @@ func TestJSONItemsWeight(t *testing.T) {
 	}
 	if w := (jsonItem{badQty: true}).weight(); !math.IsNaN(float64(w)) {
 		t.Errorf("bad quantity weight %v, want NaN", w)
+	}
+}
+
+// TestLoadMutatedFiles is FuzzDecodeFile's loop run as a plain test: a few
+// hundred fixtures with random bytes overwritten, each loaded through both
+// paths within a deadline. The fast path runs without its recover.
+func TestLoadMutatedFiles(t *testing.T) {
+	seeds := []string{"tracks/events/part-00000.parquet", "tracks_arrow/events/part-00000.parquet",
+		"order_list/events/part-00000.parquet", "order_json/events/part-00000.parquet", "time/events/e_iso.parquet"}
+	r := rand.New(rand.NewPCG(3, 5))
+	path := filepath.Join(t.TempDir(), "f.parquet")
+	recoverFastPath = false
+	defer func() { recoverFastPath = true }()
+	for range 300 {
+		name := seeds[r.IntN(len(seeds))]
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "ingest", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 1 + r.IntN(8) {
+			b[r.IntN(len(b))] = byte(r.IntN(256))
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, arrowOnly := range []bool{false, true} {
+			opt := Options{Events: []string{path}, Now: t0.Add(24 * time.Hour), Workers: 1, arrowOnly: arrowOnly}
+			if strings.HasPrefix(name, "order") {
+				opt.ItemCol, opt.QuantityCol = "products.product_id", "products.quantity"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, _ = Load(ctx, opt)
+			if ctx.Err() != nil {
+				os.WriteFile(filepath.Join(t.TempDir(), "slow.parquet"), b, 0o644)
+				t.Fatalf("loading a mutated %s (arrow %v) took over 10s", name, arrowOnly)
+			}
+			cancel()
+		}
 	}
 }
