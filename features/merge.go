@@ -40,10 +40,16 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weight
 		}
 	}
 
+	// Users, and items with event names, are numbered at the same time.
 	var userMap, itemMap, eventMap [][]uint32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ds.Items, itemMap = mergeSorted(workers, func(w *worker) (*dict, []uint64) { return &w.items, w.usedItems })
+		ds.Events, eventMap = mergeSorted(workers, func(w *worker) (*dict, []uint64) { return &w.events, w.usedEvents })
+	}()
 	ds.Users, userMap = numberUsers(workers, goroutines)
-	ds.Items, itemMap = mergeSorted(workers, func(w *worker) (*dict, []uint64) { return &w.items, w.usedItems })
-	ds.Events, eventMap = mergeSorted(workers, func(w *worker) (*dict, []uint64) { return &w.events, w.usedEvents })
+	<-done
 	if len(ds.Events) > maxEvents {
 		return nil, fmt.Errorf("more than %d distinct event names", maxEvents)
 	}
@@ -193,73 +199,101 @@ func (w *worker) compact(cut int64) {
 }
 
 // numberUsers gives the used users of all workers dense ids in the order
-// of their 96-bit hash, computed by sorting hashes in parallel rather than
-// by looking strings up in a serial pass. It returns the users by id and,
-// per worker, the map from local to dense ids. (firstAppearance then
-// renumbers them.)
+// of their 96-bit hash, computed by a parallel counting sort of hashes
+// rather than by looking strings up in a serial pass. It returns the users
+// by id and, per worker, the map from local to dense ids.
+// (firstAppearance then renumbers them.)
 func numberUsers(workers []*worker, goroutines int) ([]string, [][]uint32) {
 	type entry struct {
 		h   uint64
 		h2  uint32
 		ref uint32 // base[worker] + local id
 	}
-	base := make([]int, len(workers)+1)
-	hashes := make([][]slot, len(workers))
-	parallel(len(workers), goroutines, func(i int) { hashes[i] = workers[i].users.hashes() })
+	const bucketBits = 12
+	const buckets = 1 << bucketBits
+	nw := len(workers)
+	base := make([]int, nw+1)
 	for i, w := range workers {
 		base[i+1] = base[i] + w.users.len()
 	}
-	// Bucket by the hash's top bits (a counting sort), then sort buckets.
-	const bucketBits = 12
-	count := make([]int, 1<<bucketBits+1)
-	for wi, w := range workers {
+	// Count each worker's used users per bucket of the hash's top bits.
+	hashes := make([][]slot, nw)
+	counts := make([][]int, nw)
+	parallel(nw, goroutines, func(wi int) {
+		w := workers[wi]
+		hashes[wi], counts[wi] = w.users.hashes(), make([]int, buckets)
 		for id, e := range hashes[wi] {
 			if bit(w.usedUsers, id) {
-				count[e.h>>(64-bucketBits)+1]++
+				counts[wi][e.h>>(64-bucketBits)]++
 			}
 		}
+	})
+	// Bucket b holds worker 0's entries, then worker 1's, ...
+	starts := make([][]int, nw)
+	bucketStart := make([]int, buckets+1)
+	n := 0
+	for wi := range starts {
+		starts[wi] = make([]int, buckets)
 	}
-	for b := 1; b < len(count); b++ {
-		count[b] += count[b-1]
+	for b := range buckets {
+		bucketStart[b] = n
+		for wi := range nw {
+			starts[wi][b] = n
+			n += counts[wi][b]
+		}
 	}
-	entries := make([]entry, count[len(count)-1])
-	next := slices.Clone(count[:len(count)-1])
-	for wi, w := range workers {
+	bucketStart[buckets] = n
+	entries := make([]entry, n)
+	parallel(nw, goroutines, func(wi int) {
+		next, used := starts[wi], workers[wi].usedUsers
 		for id, e := range hashes[wi] {
-			if bit(w.usedUsers, id) {
+			if bit(used, id) {
 				b := e.h >> (64 - bucketBits)
 				entries[next[b]] = entry{h: e.h, h2: e.h2, ref: uint32(base[wi] + id)}
 				next[b]++
 			}
 		}
-	}
-	parallel(1<<bucketBits, goroutines, func(b int) {
-		slices.SortFunc(entries[count[b]:count[b+1]], func(x, y entry) int {
+	})
+	// Sort each bucket and count its distinct users; then number them.
+	distinct := make([]int, buckets+1)
+	parallel(buckets, goroutines, func(b int) {
+		es := entries[bucketStart[b]:bucketStart[b+1]]
+		slices.SortFunc(es, func(x, y entry) int {
 			if c := cmp.Compare(x.h, y.h); c != 0 {
 				return c
 			}
 			return cmp.Compare(x.h2, y.h2)
 		})
+		for i := range es {
+			if i == 0 || es[i].h != es[i-1].h || es[i].h2 != es[i-1].h2 {
+				distinct[b+1]++
+			}
+		}
 	})
-	maps := make([][]uint32, len(workers))
+	for b := range buckets {
+		distinct[b+1] += distinct[b]
+	}
+	maps := make([][]uint32, nw)
 	for i, w := range workers {
 		maps[i] = make([]uint32, w.users.len())
 	}
-	owner := func(ref uint32) (int, int) {
-		wi := 0
-		for int(ref) >= base[wi+1] {
-			wi++
+	users := make([]string, distinct[buckets])
+	parallel(buckets, goroutines, func(b int) {
+		es := entries[bucketStart[b]:bucketStart[b+1]]
+		id := distinct[b] - 1
+		for i, e := range es {
+			wi := 0
+			for int(e.ref) >= base[wi+1] {
+				wi++
+			}
+			local := int(e.ref) - base[wi]
+			if i == 0 || e.h != es[i-1].h || e.h2 != es[i-1].h2 {
+				id++
+				users[id] = workers[wi].users.str(uint32(local))
+			}
+			maps[wi][local] = uint32(id)
 		}
-		return wi, int(ref) - base[wi]
-	}
-	users := make([]string, 0, len(entries))
-	for i, e := range entries {
-		wi, id := owner(e.ref)
-		if i == 0 || e.h != entries[i-1].h || e.h2 != entries[i-1].h2 {
-			users = append(users, workers[wi].users.str(uint32(id)))
-		}
-		maps[wi][id] = uint32(len(users) - 1)
-	}
+	})
 	return users, maps
 }
 
