@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -199,6 +200,11 @@ func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64,
 	errs := make([]error, nw)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var total int64
+	for _, u := range units {
+		total += u.events
+	}
+	var done atomic.Int64
 	var wg sync.WaitGroup
 	for wi := range workers {
 		workers[wi] = newWorker(opt, rows/int64(nw), parts, dedup)
@@ -212,6 +218,9 @@ func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64,
 					errs[wi] = err
 					cancel()
 					return
+				}
+				if opt.Progress != nil {
+					opt.Progress(done.Add(units[ui].events), total)
 				}
 			}
 		}()

@@ -54,6 +54,12 @@ type Options struct {
 
 	Workers int // parallel readers; default GOMAXPROCS
 
+	// Progress, when set, is called as row groups are read, with the rows
+	// (or list elements) read so far and the total planned from the
+	// files' footers. It is called from the reading goroutines, so it must
+	// be safe for concurrent use.
+	Progress func(done, total int64)
+
 	arrowOnly bool // tests: read every row group through Arrow
 }
 

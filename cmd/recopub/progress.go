@@ -56,6 +56,9 @@ func (p *progressBars) counter(desc string) func(done, total int64) {
 	}
 }
 
+// ingest is for features.Options.Progress.
+func (p *progressBars) ingest() func(done, total int64) { return p.counter("ingest ") }
+
 // model is for model.Options.Progress.
 func (p *progressBars) model() func(done, total int) {
 	f := p.counter("model  ")

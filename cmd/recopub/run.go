@@ -79,6 +79,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	c.model.useIngest(&c.in)
 	c.model.opt.Progress = c.m.progressBars().model()
+	c.in.opt.Progress = c.m.progressBars().ingest()
 	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}
