@@ -74,9 +74,17 @@ func (d *dict) strings() []string {
 	return out
 }
 
-func newDict() dict {
-	const n = 1 << 10
-	return dict{slots: make([]slot, n), mask: n - 1}
+func newDict() dict { return newDictFor(0) }
+
+// newDictFor makes a dict with room for about n ids, so that a big one
+// does not rehash a dozen times on the way (a tenth of the load's time at
+// ten million events).
+func newDictFor(n int) dict {
+	size := 1 << 10
+	for 3*size < 4*n && size < 1<<23 {
+		size *= 2
+	}
+	return dict{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
 // hash96 returns the 96 bits a dict keys on.

@@ -293,8 +293,8 @@ func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
 	future := opt.now().Add(opt.maxFuture()).Unix()
 	w := &worker{
 		opt:      opt,
-		users:    newDict(),
-		items:    newDict(),
+		users:    newDictFor(int(rows / 8)),  // guesses: most exports have several events per user
+		items:    newDictFor(int(rows / 64)), // and many per item
 		events:   newDict(),
 		lo:       lo,
 		hi:       hi,
