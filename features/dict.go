@@ -1,6 +1,7 @@
 package features
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -209,11 +210,14 @@ func (d *dict) clone(s string) string {
 }
 
 // mapDictionary maps an Arrow dictionary's values, reusing the result for
-// the same dictionary data.
+// the same dictionary. pqarrow rebuilds a column chunk's dictionary for
+// every record batch, so "the same" means equal buffers, not the same
+// ArrayData: comparing the bytes is much cheaper than looking up every
+// value again.
 func (d *dict) mapDictionary(values arrow.Array) []uint32 {
 	data := values.Data()
 	for _, m := range d.cache {
-		if m.data == data {
+		if m.data == data || sameData(m.data, data) {
 			return m.vals
 		}
 	}
@@ -226,6 +230,24 @@ func (d *dict) mapDictionary(values arrow.Array) []uint32 {
 	data.Retain()
 	d.cache = append(d.cache, mappedDict{data: data, vals: vals})
 	return vals
+}
+
+// sameData reports whether two arrays hold the same values in the same
+// buffers' bytes.
+func sameData(a, b arrow.ArrayData) bool {
+	if a.Len() != b.Len() || a.Offset() != b.Offset() || a.NullN() != b.NullN() || !arrow.TypeEqual(a.DataType(), b.DataType()) {
+		return false
+	}
+	ab, bb := a.Buffers(), b.Buffers()
+	if len(ab) != len(bb) || len(a.Children()) > 0 || a.Dictionary() != nil {
+		return false
+	}
+	for i := range ab {
+		if (ab[i] == nil) != (bb[i] == nil) || ab[i] != nil && !bytes.Equal(ab[i].Bytes(), bb[i].Bytes()) {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *dict) release() {

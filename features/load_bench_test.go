@@ -17,7 +17,8 @@ func cpuSeconds() float64 {
 }
 
 // BenchmarkLoad reads a generated export (1M events) with and without
-// message-id deduplication. RECOPUB_BENCH_EVENTS sets a directory to read
+// message-id deduplication, and through the Arrow path alone (the
+// fallback for nested columns). RECOPUB_BENCH_EVENTS sets a directory to read
 // instead, e.g. one written by
 //
 //	go run ./cmd/recopub gen --out /tmp/s10m --users 1000000 --items 200000 --events 10000000
@@ -35,9 +36,10 @@ func BenchmarkLoad(b *testing.B) {
 		dir += "/events"
 	}
 	for _, bc := range []struct {
-		name  string
-		msgID string
-	}{{"dedup", ""}, {"nodedup", "-"}} {
+		name      string
+		msgID     string
+		arrowOnly bool
+	}{{"dedup", "", false}, {"nodedup", "-", false}, {"arrow", "", true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var n int64
@@ -45,7 +47,7 @@ func BenchmarkLoad(b *testing.B) {
 			cpu0 := cpuSeconds()
 			for b.Loop() {
 				var err error
-				ds, err = Load(context.Background(), Options{Events: []string{dir}, MessageIDCol: bc.msgID})
+				ds, err = Load(context.Background(), Options{Events: []string{dir}, MessageIDCol: bc.msgID, arrowOnly: bc.arrowOnly})
 				if err != nil {
 					b.Fatal(err)
 				}
