@@ -16,7 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// maxPrealloc caps the events a worker allocates room for up front.
+// maxPrealloc caps the events room is allocated for up front, from counts
+// in footers that may lie.
 const maxPrealloc = 64 << 20
 
 // recoverFastPath turns panics of the page-level path into errors, like

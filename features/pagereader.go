@@ -15,8 +15,8 @@ import (
 // headers itself and decompresses each page straight from that buffer
 // into a second one: no allocation per page or chunk, and no copy of the
 // compressed bytes. (arrow-go's page reader allocates buffers per chunk
-// and copies every page before decompressing it; that was a fifth of the
-// load time.)
+// and copies every page before decompressing it: some 15% of the load
+// time at 10M events.)
 type pageReader struct {
 	chunk []byte // the column chunk's bytes
 	pos   int
