@@ -117,8 +117,11 @@ func (o RecommendOptions) withDefaults(n int) (RecommendOptions, error) {
 // hash; segment traits likewise, field by field. A user nobody knows gets
 // the popular items.
 //
-// It costs two pipelined round trips: the two user hashes, then every list
-// at once, plus one to resolve the version when the cache is cold.
+// It costs at most two pipelined round trips: the two user hashes, then
+// the lists the cache lacks with the live version id, which tells whether
+// the version was flipped away from meanwhile (no second trip when the
+// cache holds every list and the user's batch hash was found); plus one to
+// resolve the version when its cache is cold.
 func (c *Client) Recommend(ctx context.Context, user string, n int, opt RecommendOptions) (*Recommendations, error) {
 	if err := ValidID(user); err != nil {
 		return nil, err
