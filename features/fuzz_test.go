@@ -28,7 +28,10 @@ import (
 // ISO times and JSON items (against time.Parse and encoding/json). Seeds
 // are in testdata/fuzz/<target>/; run one with
 //
-//	go test ./features -run XXX -fuzz FuzzDecodeFile -fuzztime 60s
+//	go test ./features -run XXX -fuzz FuzzDecodeFile -fuzztime 60s -fuzzminimizetime 5s
+//
+// (By default each new interesting input is minimized for up to 60s, which
+// on inputs of a few kilobytes leaves no time to fuzz.)
 
 // FuzzHybrid round-trips values through parquet-go's RLE encoder and
 // decodes arbitrary bytes without panicking.
