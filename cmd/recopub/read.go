@@ -2,12 +2,33 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/recopub/recopub/publish"
 )
+
+// readClient parses a read command's flags, checks it got exactly one
+// ID argument (named what) and opens a read client on the live version.
+// The returned close function releases the connection.
+func (m *Main) readClient(fs *flag.FlagSet, rf *redisFlags, args []string, what string) (string, *publish.Client, func(), error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if len(pos) != 1 {
+		return "", nil, nil, usagef("want exactly one %s, got %d arguments", what, len(pos))
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
+	return pos[0], cl, func() { rdb.Close() }, nil
+}
 
 // similarCommand prints an item's live neighbours.
 type similarCommand struct{ m *Main }
@@ -17,20 +38,12 @@ func (c *similarCommand) Run(ctx context.Context, args []string) error {
 	var rf redisFlags
 	rf.register(fs, c.m.Getenv)
 	n := fs.Int("n", 10, "neighbours to print")
-	pos, err := parse(fs, args)
+	item, cl, done, err := c.m.readClient(fs, &rf, args, "ITEM")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one ITEM, got %d arguments", len(pos))
-	}
-	rdb, err := rf.client()
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
-	nb, v, err := cl.Neighbors(ctx, pos[0], *n)
+	defer done()
+	nb, v, err := cl.Neighbors(ctx, item, *n)
 	if err != nil {
 		return c.m.fail("similar", redisError(rf.url, err))
 	}
@@ -48,30 +61,17 @@ func (c *userCommand) Run(ctx context.Context, args []string) error {
 	fs := c.m.newFlagSet("user", "user USER [--redis URL]")
 	var rf redisFlags
 	rf.register(fs, c.m.Getenv)
-	pos, err := parse(fs, args)
+	user, cl, done, err := c.m.readClient(fs, &rf, args, "USER")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want exactly one USER, got %d arguments", len(pos))
-	}
-	rdb, err := rf.client()
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
-	feats, v, err := cl.User(ctx, pos[0])
+	defer done()
+	feats, v, err := cl.User(ctx, user)
 	if err != nil {
 		return c.m.fail("user", redisError(rf.url, err))
 	}
 	fmt.Fprintf(c.m.Stdout, "# version %s\n", v)
-	keys := make([]string, 0, len(feats))
-	for k := range feats {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(feats)) {
 		fmt.Fprintf(c.m.Stdout, "%s\t%s\n", k, feats[k])
 	}
 	return nil
