@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -56,7 +57,8 @@ func Load(ctx context.Context, opt Options) (*Dataset, error) {
 	for _, p := range plans {
 		dedup = dedup || p.cols.msg.present()
 	}
-	workers, err := readUnits(ctx, plans, units, rows, dedup, &opt)
+	out, regions := layout(plans, units, opt.WeightCol != "" || opt.QuantityCol != "")
+	workers, err := readUnits(ctx, plans, units, rows, dedup, &opt, &out, regions)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func Load(ctx context.Context, opt Options) (*Dataset, error) {
 		}
 		cut = newest - int64(opt.Days)*86400
 	}
-	ds, err := merge(ctx, workers, len(units), cut, opt.WeightCol != "" || opt.QuantityCol != "", opt.workers())
+	ds, err := merge(ctx, workers, len(units), cut, &out, opt.WeightCol != "" || opt.QuantityCol != "", opt.workers())
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +195,7 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 
 // readUnits reads all units with opt.workers() workers. Each worker takes
 // the next unit in order, so its own units are in increasing order too.
-func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64, dedup bool, opt *Options) ([]*worker, error) {
+func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64, dedup bool, opt *Options, out *arrays, regions []int) ([]*worker, error) {
 	nw := min(opt.workers(), max(len(units), 1))
 	workers := make([]*worker, nw)
 	parts := partitionsFor(rows)
@@ -209,6 +211,7 @@ func readUnits(ctx context.Context, plans []*filePlan, units []unit, rows int64,
 	var wg sync.WaitGroup
 	for wi := range workers {
 		workers[wi] = newWorker(opt, rows/int64(nw), parts, dedup)
+		workers[wi].out, workers[wi].regions = out, regions
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -256,11 +259,14 @@ type worker struct {
 
 	lo, hi, future int64 // time window and latest acceptable time, Unix seconds
 
-	// output: one chunk per unit read, in the order read
-	chunks []chunk
-	cur    chunk // the unit being read
-	total  int   // events in chunks
-	maxT   int64
+	// output: one chunk per unit read, in the order read; a chunk of a
+	// unit with a region is a slice of out
+	out     *arrays
+	regions []int
+	chunks  []chunk
+	cur     chunk // the unit being read
+	total   int   // events in chunks
+	maxT    int64
 
 	hasDedup bool
 	dedup    dedupSink
@@ -356,6 +362,7 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err
 			return
 		}
 		w.total += len(w.cur.user)
+		w.cur.inPlace = w.cur.inPlace && w.out.holds(&w.cur, w.regions[ui])
 		w.chunks = append(w.chunks, w.cur)
 	}()
 	w.startChunk(p, u, ui)
@@ -375,25 +382,87 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err
 
 // chunk holds the events one unit kept.
 type chunk struct {
-	unit   int
-	base   int // position of the first event among all the worker's events
-	user   []uint32
-	item   []uint32
-	event  []uint16
-	tm     []uint32
-	weight []float32
+	unit    int
+	base    int  // position of the first event among all the worker's events
+	inPlace bool // the slices lie in the Dataset's arrays, at the unit's region
+	user    []uint32
+	item    []uint32
+	event   []uint16
+	tm      []uint32
+	weight  []float32
 }
 
 func (c *chunk) len() int { return len(c.user) }
 
-// startChunk makes room for a unit's events: as many as its rows, or as
-// its item column's values when items are exploded from a list (both from
+// startChunk makes room for a unit's events: its region of the Dataset's
+// arrays when it has one, else as many as its item column's values (from
 // the footer, which may lie: capped, and appends grow past it).
 func (w *worker) startChunk(p *filePlan, u unit, ui int) {
+	if r := w.regions[ui]; r >= 0 {
+		n := int(u.events)
+		o := w.out
+		w.cur = chunk{unit: ui, base: w.total, inPlace: true,
+			user: o.user[r : r : r+n], item: o.item[r : r : r+n], event: o.event[r : r : r+n], tm: o.tm[r : r : r+n]}
+		if o.weight != nil {
+			w.cur.weight = o.weight[r : r : r+n]
+		}
+		return
+	}
 	n := int(max(0, min(u.events, maxPrealloc)))
 	w.cur = chunk{unit: ui, base: w.total,
 		user: make([]uint32, 0, n), item: make([]uint32, 0, n), event: make([]uint16, 0, n), tm: make([]uint32, 0, n)}
 	if p.cols.weight.present() || p.cols.qty.present() {
 		w.cur.weight = make([]float32, 0, n)
 	}
+}
+
+// arrays are the Dataset's interaction slices. They are allocated before
+// reading, so that units of flat tables, whose events are at most their
+// rows, write in place: no second copy of the events, no per-unit buffers.
+type arrays struct {
+	user, item []uint32
+	event      []uint16
+	tm         []uint32
+	weight     []float32
+}
+
+// maxInPlace bounds the rows read in place (uint32 positions, and footers
+// that may lie).
+const maxInPlace = 1 << 31
+
+// layout gives each unit of a flat table a region of the arrays (as many
+// events as rows) and the others -1: exploded units have no bound on their
+// events and keep their own buffers.
+func layout(plans []*filePlan, units []unit, weighted bool) (arrays, []int) {
+	regions := make([]int, len(units))
+	n := int64(0)
+	for i, u := range units {
+		regions[i] = -1
+		if m := plans[u.file].cols.item.mode; m != modeList && m != modeJSON {
+			regions[i] = int(n)
+			n += u.events
+		}
+	}
+	if n > maxInPlace {
+		for i := range regions {
+			regions[i] = -1
+		}
+		return arrays{}, regions
+	}
+	a := arrays{user: make([]uint32, n), item: make([]uint32, n), event: make([]uint16, n), tm: make([]uint32, n)}
+	if weighted {
+		a.weight = make([]float32, n)
+	}
+	return a, regions
+}
+
+// holds reports whether chunk c still lies at region r of the arrays (an
+// append that outgrew the region moved it).
+func (a *arrays) holds(c *chunk, r int) bool {
+	return r >= 0 && r <= len(a.user) &&
+		unsafe.SliceData(c.user) == unsafe.SliceData(a.user[r:]) &&
+		unsafe.SliceData(c.item) == unsafe.SliceData(a.item[r:]) &&
+		unsafe.SliceData(c.event) == unsafe.SliceData(a.event[r:]) &&
+		unsafe.SliceData(c.tm) == unsafe.SliceData(a.tm[r:]) &&
+		(a.weight == nil || unsafe.SliceData(c.weight) == unsafe.SliceData(a.weight[r:]))
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // merge reconciles the workers' dictionaries into global, deterministic
@@ -16,7 +17,7 @@ import (
 // three parallel passes: each worker compacts its own events and marks
 // the ids they use; the used ids are numbered; each unit's events are
 // copied, renumbered, to their place in the Dataset.
-func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weighted bool, goroutines int) (*Dataset, error) {
+func merge(ctx context.Context, workers []*worker, nunits int, cut int64, out *arrays, weighted bool, goroutines int) (*Dataset, error) {
 	ds := &Dataset{Stats: Stats{Dropped: make(map[string]int64)}}
 	chunks := make([]*chunk, nunits)
 	owner := make([]int, nunits)
@@ -58,22 +59,53 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, weight
 	}
 
 	offsets := make([]int, nunits+1)
+	inPlace := true
 	for u, c := range chunks {
 		offsets[u+1] = offsets[u] + c.len()
+		inPlace = inPlace && c.inPlace
 	}
 	total := offsets[nunits]
-	ds.User = make([]uint32, total)
-	ds.Item = make([]uint32, total)
-	ds.Event = make([]uint16, total)
-	ds.Time = make([]uint32, total)
-	if weighted {
-		ds.Weight = make([]float32, total)
+	if inPlace {
+		// Renumber each chunk where it lies, then close the gaps the
+		// dropped events left, front to back.
+		parallel(nunits, goroutines, func(u int) {
+			wi := owner[u]
+			chunks[u].renumber(userMap[wi], itemMap[wi], eventMap[wi])
+		})
+		for u, c := range chunks {
+			if o := offsets[u]; unsafe.SliceData(c.user) != unsafe.SliceData(out.user[o:]) {
+				copy(out.user[o:], c.user)
+				copy(out.item[o:], c.item)
+				copy(out.event[o:], c.event)
+				copy(out.tm[o:], c.tm)
+				if out.weight != nil {
+					copy(out.weight[o:], c.weight)
+				}
+			}
+			*c = chunk{}
+		}
+		ds.User, ds.Item, ds.Event, ds.Time = out.user[:total], out.item[:total], out.event[:total], out.tm[:total]
+		if weighted {
+			ds.Weight = out.weight[:total]
+		}
+		if 2*total < len(out.user) {
+			ds.clip() // most rows were dropped: do not keep room for them
+		}
+	} else {
+		ds.User = make([]uint32, total)
+		ds.Item = make([]uint32, total)
+		ds.Event = make([]uint16, total)
+		ds.Time = make([]uint32, total)
+		if weighted {
+			ds.Weight = make([]float32, total)
+		}
+		parallel(nunits, goroutines, func(u int) {
+			wi := owner[u]
+			ds.copyChunk(chunks[u], offsets[u], userMap[wi], itemMap[wi], eventMap[wi])
+			*chunks[u] = chunk{} // free it
+		})
 	}
-	parallel(nunits, goroutines, func(u int) {
-		wi := owner[u]
-		ds.copyChunk(chunks[u], offsets[u], userMap[wi], itemMap[wi], eventMap[wi])
-		*chunks[u] = chunk{} // free it
-	})
+	*out = arrays{}
 	ds.Stats.Kept = int64(total)
 	ds.Users = firstAppearance(ds.Users, ds.User, goroutines)
 	return ds, ctx.Err()
@@ -129,6 +161,27 @@ func (ds *Dataset) copyChunk(c *chunk, out int, um, im, em []uint32) {
 	}
 	for k := range n {
 		ds.Weight[out+k] = 1
+	}
+}
+
+// renumber maps a chunk's ids in place.
+func (c *chunk) renumber(um, im, em []uint32) {
+	for k, lu := range c.user {
+		c.user[k] = um[lu]
+	}
+	for k, li := range c.item {
+		c.item[k] = im[li]
+	}
+	for k, le := range c.event {
+		c.event[k] = uint16(em[le])
+	}
+}
+
+// clip copies the interactions into slices of their length.
+func (ds *Dataset) clip() {
+	ds.User, ds.Item, ds.Event, ds.Time = slices.Clone(ds.User), slices.Clone(ds.Item), slices.Clone(ds.Event), slices.Clone(ds.Time)
+	if ds.Weight != nil {
+		ds.Weight = slices.Clone(ds.Weight)
 	}
 }
 
