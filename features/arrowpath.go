@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -329,13 +330,17 @@ func ancNull(anc []arrow.Array, i int) bool {
 	return false
 }
 
-// stringValues returns a row -> text accessor of a string column.
+// sbytes views s as bytes without copying; they must not be written.
+func sbytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// stringValues returns a row -> text accessor of a string column. The
+// bytes alias the column's buffer: read them, do not keep them.
 func stringValues(a arrow.Array) func(int) []byte {
 	switch s := a.(type) {
 	case *array.String:
-		return func(i int) []byte { return []byte(s.Value(i)) }
+		return func(i int) []byte { return sbytes(s.Value(i)) }
 	case *array.LargeString:
-		return func(i int) []byte { return []byte(s.Value(i)) }
+		return func(i int) []byte { return sbytes(s.Value(i)) }
 	case *array.Binary:
 		return s.Value
 	case *array.LargeBinary:
