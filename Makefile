@@ -38,6 +38,7 @@ bench: build redis-server
 	$(GO) test -run XXX -bench . -skip 'VersusRedisCLI|WriterTuning' -benchtime 3x ./publish/
 	GO=$(GO) testdata/bench/versus-redis-cli.sh
 	bash testdata/peers/run.sh   # recopub's model stage vs a scipy peer (Debian python3-scipy)
+	$(GO) test -run XXX -bench 'BenchmarkServe$$' -benchtime 1x ./cmd/recopub/   # recopub serve under wrk (Debian wrk)
 
 fuzz:
 	$(GO) test ./publish -run XXX -fuzz FuzzDumpRoundTrip -fuzztime 60s

@@ -43,5 +43,12 @@
 // # Reading
 //
 // Client resolves the live version once per request and reads only keys of
-// that version, so a response never mixes two versions.
+// that version, so a response never mixes two versions. Watch follows the
+// {reco}:flips channel to keep the cached version id current (a short TTL
+// is the safety net). Recommend merges the neighbour lists of a user's
+// recent purchases (from RudderStack's live hash when present, else the
+// batch hash), weighted by recency, then fills up from the segment and
+// popularity lists, in at most two round trips; the heads of recently
+// read lists of the live version are cached in memory, which is exact
+// because a published version never changes.
 package publish
