@@ -199,7 +199,21 @@ func (mw *ModelWriter) now() time.Time {
 
 // writeParquet writes name in dir through a temporary file renamed into
 // place once complete.
-func writeParquet[T any](dir, name string, rowGroupRows int64, fill func(*parquet.GenericWriter[T]) error) (err error) {
+func writeParquet[T any](dir, name string, rowGroupRows int64, fill func(*parquet.GenericWriter[T]) error) error {
+	return createAtomic(dir, name, func(f *os.File) error {
+		w := parquet.NewGenericWriter[T](f, parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+			parquet.MaxRowsPerRowGroup(rowGroupRows), parquet.CreatedBy("recopub", "", ""))
+		if err := fill(w); err != nil {
+			return err
+		}
+		return w.Close()
+	})
+}
+
+// createAtomic writes dir/name with write into a temporary file that is
+// renamed into place only when write and Close succeed, and removed
+// otherwise, so a reader never sees half a table.
+func createAtomic(dir, name string, write func(*os.File) error) (err error) {
 	path := filepath.Join(dir, name)
 	f, err := os.CreateTemp(dir, name+".*.tmp")
 	if err != nil {
@@ -211,12 +225,7 @@ func writeParquet[T any](dir, name string, rowGroupRows int64, fill func(*parque
 			os.Remove(f.Name())
 		}
 	}()
-	w := parquet.NewGenericWriter[T](f, parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-		parquet.MaxRowsPerRowGroup(rowGroupRows), parquet.CreatedBy("recopub", "", ""))
-	if err := fill(w); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := w.Close(); err != nil {
+	if err := write(f); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

@@ -3,9 +3,7 @@ package publish
 import (
 	"bufio"
 	"encoding/csv"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 )
 
@@ -46,38 +44,20 @@ func (c *csvRows[T]) Write(rows []T) (int, error) {
 
 // writeCSV writes name in dir, through a temporary file renamed into
 // place once complete.
-func writeCSV[T any](dir, name string, header []string, record func(*T, []string) []string, fill func(rowWriter[T]) error) (err error) {
-	path := filepath.Join(dir, name)
-	f, err := os.CreateTemp(dir, name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+func writeCSV[T any](dir, name string, header []string, record func(*T, []string) []string, fill func(rowWriter[T]) error) error {
+	return createAtomic(dir, name, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		cw := csv.NewWriter(bw)
+		if err := cw.Write(header); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(header); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := fill(&csvRows[T]{w: cw, record: record}); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+		if err := fill(&csvRows[T]{w: cw, record: record}); err != nil {
+			return err
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
