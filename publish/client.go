@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/recopub/recopub/publish/keyid"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -26,41 +25,18 @@ var (
 
 // MaxIDLen is the longest item or user id the client accepts, the same
 // limit the ingest applies.
-const MaxIDLen = 512
+const MaxIDLen = keyid.MaxLen
 
 // MaxResults is the largest n Neighbors and Recommend accept.
 const MaxResults = 1000
 
-// ValidID reports whether id can name an item or a user: 1 to MaxIDLen
-// bytes of valid UTF-8 without control characters and without the glob
-// and hash-tag characters * ? [ ] { }.
-//
-// Colons and slashes are allowed: ids such as "sku:123" are common, and an
-// id is always the last part of a key after a fixed namespace, version and
-// family, so no id can name a key of another family, version or namespace.
-// The excluded characters never occur in ids the pipeline is meant for and
-// would only matter to tools that match keys by pattern.
+// ValidID reports whether id can name an item or a user, by the rule of
+// package keyid that ingest applies too: every id recopub publishes passes
+// it, and every id it refuses was dropped by ingest. The error wraps
+// ErrInvalid.
 func ValidID(id string) error {
-	if len(id) == 0 || len(id) > MaxIDLen {
-		return fmt.Errorf("id of %d bytes: %w (want 1 to %d)", len(id), ErrInvalid, MaxIDLen)
-	}
-	for i := 0; i < len(id); {
-		c := id[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}' {
-				return fmt.Errorf("id %q: %w: character %q not allowed", id, ErrInvalid, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(id[i:])
-		if r == utf8.RuneError && size == 1 {
-			return fmt.Errorf("id %q: %w: not valid UTF-8", id, ErrInvalid)
-		}
-		if unicode.IsControl(r) {
-			return fmt.Errorf("id %q: %w: control character %U", id, ErrInvalid, r)
-		}
-		i += size
+	if err := keyid.Check(id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }
