@@ -88,7 +88,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err == nil {
 		err = c.report(sum)
 	}
-	if merr := c.mets.report(context.WithoutCancel(ctx), runMetrics(c.redis.namespace, sum, c.stages, err, c.m.exitCodeOf(err), time.Now()), err == nil); merr != nil {
+	if merr := c.mets.report(context.WithoutCancel(ctx), runReport(c.redis.namespace, sum, c.stages, err, c.m.exitCodeOf(err), time.Now())); merr != nil {
 		// Metrics are secondary: a successful publish stays a success.
 		c.log.Warn("metrics not reported", "error", merr.Error())
 	}

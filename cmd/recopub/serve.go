@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recopub/recopub/publish"
+	"github.com/recopub/recopub/publish/httpapi"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -30,7 +31,7 @@ type serveCommand struct {
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs := c.m.newFlagSet("serve", "serve [--addr :8080] [--redis URL] [flags]")
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
-	fs.IntVar(&c.maxN, "max-n", 100, "largest n a request may ask for")
+	fs.IntVar(&c.maxN, "max-n", httpapi.DefaultMaxN, "largest n a request may ask for")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	fs.BoolVar(&c.autopipeline, "autopipeline", false, "share Redis writes between concurrent requests (go-redis' full-duplex autopipeliner, experimental)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -95,10 +96,12 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 		reader = ap
 	}
 	cl := publish.NewClient(reader, c.client.options(c.redis.namespace))
-	s := &server{
-		cl: cl, rdb: rdb, keys: c.redis.keys(), maxN: c.maxN,
-		timeout: max(c.client.timeout, time.Second), log: log, metrics: newHTTPMetrics(),
-	}
+	api := httpapi.New(cl, rdb, httpapi.Options{
+		MaxN:    c.maxN,
+		Timeout: max(c.client.timeout, time.Second),
+		Keys:    c.redis.keys(),
+		Logger:  log,
+	})
 	if v, err := cl.Version(ctx); err != nil {
 		// Serve anyway: /healthz says 503 until Redis answers.
 		log.Warn("no live version yet", "redis", redactURL(c.redis.url), "error", err.Error())
@@ -114,7 +117,7 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 		return c.m.fail("serve", err)
 	}
 	srv := &http.Server{
-		Handler:           s.routes(),
+		Handler:           api,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

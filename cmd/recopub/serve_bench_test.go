@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,36 +201,3 @@ func loadAverage() string {
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
 }
-
-// BenchmarkHandler measures the recommend endpoint in-process, without
-// the network on the HTTP side: the handler's own cost and garbage per
-// request, on top of one Redis round trip.
-func BenchmarkHandler(b *testing.B) {
-	rdb := redistest.Start(b).Client(b)
-	if _, err := (&publish.Writer{Client: rdb}).Publish(context.Background(), serveModel()); err != nil {
-		b.Fatal(err)
-	}
-	s := &server{
-		cl: publish.NewClient(rdb, publish.ClientOptions{}), rdb: rdb, keys: publish.Keys{}, maxN: 100,
-		timeout: time.Second, log: slog.New(slog.DiscardHandler), metrics: newHTTPMetrics(),
-	}
-	h := s.routes()
-	req := httptest.NewRequest("GET", "/v1/recommend/alice?n=10", nil)
-	w := &discardWriter{h: http.Header{}}
-	b.ReportAllocs()
-	for b.Loop() {
-		h.ServeHTTP(w, req)
-		if w.status != 0 && w.status != 200 {
-			b.Fatalf("status %d", w.status)
-		}
-	}
-}
-
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (d *discardWriter) Header() http.Header         { return d.h }
-func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) WriteHeader(s int)           { d.status = s }
