@@ -300,7 +300,7 @@ func (w *worker) explodeJSON(rec arrow.RecordBatch, p *filePlan) error {
 			continue
 		}
 		var err error
-		w.jsonItems, err = parseJSONItems(text(i), cs.item.json, qtyPath, w.jsonItems[:0])
+		w.jsonItems, err = parseItems(text(i), cs.item.json, qtyPath, w.jsonItems[:0])
 		if err != nil {
 			e.add(&w.rows, i, idBadItems, 1)
 			continue
