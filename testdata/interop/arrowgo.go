@@ -60,7 +60,12 @@ func arrowProps(s Shape, v Variant) *parquet.WriterProperties {
 		opts = append(opts, parquet.WithDataPageVersion(parquet.DataPageV2))
 	}
 	if v.Dict == DictSmall {
-		opts = append(opts, parquet.WithDictionaryPageSizeLimit(256))
+		// Checked between batches: small batches fall back mid-chunk, once
+		// arrow-go's check that a dictionary saves space is off.
+		opts = append(opts, parquet.WithDictionaryPageSizeLimit(512), parquet.WithBatchSize(16))
+		for _, c := range []string{"message_id", "anonymous_id", "user_id", "product_id"} {
+			opts = append(opts, parquet.WithDictionaryCostFallbackFor(c, false))
+		}
 	}
 	if v.PageSize > 0 {
 		// Page sizes are checked between batches of values.

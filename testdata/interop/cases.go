@@ -174,8 +174,8 @@ func Cases() []Case {
 		add(w, TracksShape, "pagev2_nostats", Variant{PageV2: true, NoStats: true})
 		add(w, TracksShape, "pagev1_nostats", Variant{NoStats: true})
 		add(w, TracksShape, "dict_off", Variant{Dict: DictOff})
-		add(w, TracksShape, "dict_small", Variant{Dict: DictSmall})
-		add(w, TracksShape, "dict_small_pagev2", Variant{Dict: DictSmall, PageV2: true})
+		add(w, TracksShape, "dict_small", Variant{Dict: DictSmall, PageSize: 1024, RowGroup: 600})
+		add(w, TracksShape, "dict_small_pagev2", Variant{Dict: DictSmall, PageSize: 1024, RowGroup: 600, PageV2: true})
 		for _, ids := range []IDKind{StringIDs, Int32IDs, Int64IDs} {
 			add(w, TracksShape, "ids_"+ids.String(), Variant{IDs: ids})
 			add(w, TracksShape, "ids_"+ids.String()+"_plain", Variant{IDs: ids, Dict: DictOff})
@@ -185,9 +185,11 @@ func Cases() []Case {
 		add(w, TracksShape, "ids_string_deltalength", Variant{Dict: DictOff, Enc: EncDeltaLength})
 		add(w, TracksShape, "byte_stream_split", Variant{Dict: DictOff, Enc: EncSplit})
 		add(w, TracksShape, "byte_stream_split_int64", Variant{IDs: Int64IDs, Dict: DictOff, Enc: EncSplit})
-		add(w, TracksShape, "pages_1k_rowgroups_4", Variant{PageSize: 1024, RowGroup: 4})
-		add(w, TracksShape, "pages_1k_rowgroups_7_pagev2_nostats", Variant{PageSize: 1024, RowGroup: 7, PageV2: true, NoStats: true})
-		add(w, TracksShape, "pages_1k_dict_small_zstd", Variant{PageSize: 1024, Dict: DictSmall, Codec: Zstd})
+		add(w, TracksShape, "pages_1k", Variant{PageSize: 1024, RowGroup: 600})
+		add(w, TracksShape, "pages_1k_pagev2_nostats", Variant{PageSize: 1024, RowGroup: 600, PageV2: true, NoStats: true})
+		add(w, TracksShape, "pages_1k_dict_small_zstd", Variant{PageSize: 1024, RowGroup: 600, Dict: DictSmall, Codec: Zstd})
+		add(w, TracksShape, "rowgroups_4", Variant{RowGroup: 4})
+		add(w, TracksShape, "rowgroups_7_pagev2_nostats", Variant{RowGroup: 7, PageV2: true, NoStats: true})
 		for _, t := range []struct {
 			name string
 			kind TimeKind
@@ -205,7 +207,8 @@ func Cases() []Case {
 			add(w, s, "codec_snappy", Variant{})
 			add(w, s, "codec_zstd_dict_off", Variant{Codec: Zstd, Dict: DictOff})
 			add(w, s, "pagev2_nostats", Variant{PageV2: true, NoStats: true})
-			add(w, s, "pages_1k_rowgroups_3_gzip", Variant{PageSize: 1024, RowGroup: 3, Codec: Gzip})
+			add(w, s, "pages_1k_gzip", Variant{PageSize: 1024, RowGroup: NumOrders, Codec: Gzip})
+			add(w, s, "rowgroups_3", Variant{RowGroup: 3})
 			add(w, s, "time_int96", Variant{Time: TimeInt96})
 		}
 	}

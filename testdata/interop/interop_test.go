@@ -25,6 +25,7 @@ func TestInterop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkWriter(t, path, c.Shape, c.Variant)
 			checkFile(t, path, c.Shape, c.Variant.IDs)
 		})
 	}

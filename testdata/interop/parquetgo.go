@@ -3,6 +3,7 @@ package interop
 import (
 	"io"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -43,7 +44,7 @@ func parquetGoOptions(s Shape, v Variant) []parquet.WriterOption {
 		opts = append(opts, parquet.SkipPageStatistics())
 	}
 	if v.Dict == DictSmall {
-		opts = append(opts, parquet.DictionaryMaxBytes(256))
+		opts = append(opts, parquet.DictionaryMaxBytes(512))
 	}
 	if v.PageSize > 0 {
 		opts = append(opts, parquet.PageBufferSize(v.PageSize))
@@ -56,7 +57,7 @@ func parquetGoOptions(s Shape, v Variant) []parquet.WriterOption {
 func tracksSchema(v Variant) *parquet.Schema {
 	dict := func(n parquet.Node) parquet.Node {
 		if v.Dict == DictOff {
-			return n
+			return parquet.Encoded(n, &parquet.Plain) // not parquet-go's default DELTA_LENGTH_BYTE_ARRAY
 		}
 		return parquet.Encoded(n, &parquet.RLEDictionary)
 	}
@@ -79,11 +80,15 @@ func tracksSchema(v Variant) *parquet.Schema {
 		return n
 	}
 	var id parquet.Node
-	switch v.IDs {
-	case Int32IDs:
-		id = dict(num(parquet.Int(32), true))
-	case Int64IDs:
-		id = dict(num(parquet.Int(64), true))
+	switch {
+	case v.IDs == Int32IDs && v.Enc != EncDefault:
+		id = num(parquet.Int(32), true)
+	case v.IDs == Int64IDs && v.Enc != EncDefault:
+		id = num(parquet.Int(64), true)
+	case v.IDs == Int32IDs:
+		id = dict(parquet.Int(32))
+	case v.IDs == Int64IDs:
+		id = dict(parquet.Int(64))
 	default:
 		id = str()
 	}
@@ -315,10 +320,11 @@ func parquetGoOrders(w io.Writer, v Variant, row func(orderFields, Variant) any)
 		rows = append(rows, row(orderFields{user, o}, v))
 	}
 	var tags []parquet.SchemaOption
-	if v.Dict != DictOff {
-		for col, tag := range dictTags {
-			tags = append(tags, parquet.StructTag(reflect.StructTag(tag), col))
+	for col, tag := range dictTags {
+		if v.Dict == DictOff {
+			tag = strings.Replace(tag, ",dict", ",plain", 1)
 		}
+		tags = append(tags, parquet.StructTag(reflect.StructTag(tag), col))
 	}
 	schema := parquet.SchemaOf(rows[0], tags...)
 	pw := parquet.NewWriter(w, append(parquetGoOptions(OrderListShape, v), schema)...)
@@ -331,10 +337,10 @@ func parquetGoOrders(w io.Writer, v Variant, row func(orderFields, Variant) any)
 }
 
 // dictTags dictionary-encode the string columns of the order structs
-// (parquet-go writes PLAIN unless told).
+// (parquet-go writes DELTA_LENGTH_BYTE_ARRAY unless told), by Go field.
 var dictTags = map[string]string{
-	"message_id":   `parquet:"message_id,dict"`,
-	"user_id":      `parquet:"user_id,optional,dict"`,
-	"anonymous_id": `parquet:"anonymous_id,dict"`,
-	"event":        `parquet:"event,dict"`,
+	"MessageID":   `parquet:"message_id,dict"`,
+	"UserID":      `parquet:"user_id,optional,dict"`,
+	"AnonymousID": `parquet:"anonymous_id,dict"`,
+	"Event":       `parquet:"event,dict"`,
 }
