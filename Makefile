@@ -5,7 +5,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 SAMPLE    := sample
 export REDIS_URL
 
-.PHONY: all build run test test-short bench fuzz lint redis-server notebooks notebook-deps clean
+.PHONY: all build run test test-short bench fuzz lint redis-server interop-node notebooks notebook-deps clean
 
 all: build
 
@@ -22,12 +22,31 @@ run: build $(SAMPLE)/events
 		--redis $(REDIS_URL) --embedded-fallback --show 3 --log-level warn
 
 # Every test, the Redis integration tests included. Tests start their own
-# redis-server processes on free private ports.
-test: redis-server lint
-	$(GO) test -race -count=1 ./...
+# redis-server processes on free private ports. ./... skips testdata/, so
+# the interoperability suite (testdata/interop) is named explicitly.
+test: redis-server lint interop-node
+	$(GO) test -race -count=1 ./... ./testdata/interop/...
 
 test-short:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 ./... ./testdata/interop/...
+
+# The interoperability suite's writer outside Go: DuckDB from npm
+# (testdata/interop/node), installed from package-lock.json when that is
+# newer than node_modules. Without npm the suite skips the DuckDB files
+# with a message, except under CI, which installs Debian's nodejs and npm.
+INTEROP_NODE := testdata/interop/node
+interop-node:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ -n "$$CI" ]; then \
+			echo "installing nodejs npm (CI)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null) || exit 1; \
+		else \
+			echo "npm not found: the interop suite will skip its DuckDB files; install Node.js 20+ and npm to include them"; exit 0; \
+		fi; \
+	fi; \
+	if [ ! -f $(INTEROP_NODE)/node_modules/.package-lock.json ] || [ $(INTEROP_NODE)/package-lock.json -nt $(INTEROP_NODE)/node_modules/.package-lock.json ]; then \
+		cd $(INTEROP_NODE) && npm ci --no-audit --no-fund; \
+	fi
 
 # Package benchmarks, then recopub's publish side by side with
 # redis-cli --pipe on fresh private servers: prints keys/s, the ratios
@@ -46,7 +65,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet ./... ./testdata/interop/...
 
 # Test dependencies from Debian: redis-server (integration tests) and
 # chromium (the report is checked as a person would see it). CI installs
