@@ -25,6 +25,12 @@ type Dataset struct {
 
 	Stats Stats
 	Files []FileStat
+
+	// Unselected counts, by event name, the rows dropped as unknown_event
+	// because EventWeights does not name their event: with Events, the
+	// event names the data holds, so a selection that matches nothing can
+	// say what there is instead.
+	Unselected map[string]int64
 }
 
 // Len returns the number of interactions.

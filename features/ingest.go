@@ -257,6 +257,8 @@ type worker struct {
 	events dict
 	keep   []bool // by event id: selected
 
+	unselected []int64 // by event id: rows dropped as unknown_event (selection.go)
+
 	lo, hi, future int64 // time window and latest acceptable time, Unix seconds
 
 	// output: one chunk per unit read, in the order read; a chunk of a

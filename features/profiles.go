@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -117,7 +116,7 @@ func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
 	idName := orDefault(opt.IDCol, "user_id")
 	idIdx := sc.FieldIndices(idName)
 	if len(idIdx) == 0 {
-		return fmt.Errorf("column %q not found; the file has %s", idName, schemaNames(sc))
+		return &MissingColumnError{Kind: "column", Column: idName, Have: topNames(sc)}
 	}
 	if t := sc.Field(idIdx[0]).Type; !isIDType(t) {
 		return fmt.Errorf("column %q has type %s; want %s", idName, t, wantID)
@@ -186,7 +185,7 @@ func (p *Profiles) pickFields(sc *arrow.Schema, idName string, want []string) ([
 	}
 	for _, w := range want {
 		if !found[w] {
-			return nil, fmt.Errorf("profile column %q not found; the file has %s", w, schemaNames(sc))
+			return nil, &MissingColumnError{Kind: "profile column", Column: w, Have: traitNames(sc)}
 		}
 	}
 	return out, nil
@@ -206,12 +205,25 @@ func flatNames(name string, t arrow.DataType) []string {
 	return out
 }
 
-func schemaNames(sc *arrow.Schema) string {
+func topNames(sc *arrow.Schema) []string {
 	names := make([]string, sc.NumFields())
 	for i, f := range sc.Fields() {
 		names[i] = f.Name
 	}
-	return "columns " + strings.Join(names, ", ")
+	return names
+}
+
+// traitNames lists the names a profile column can be asked for by: the
+// top-level columns and, below structs, the flattened trait names.
+func traitNames(sc *arrow.Schema) []string {
+	var names []string
+	for _, f := range sc.Fields() {
+		names = append(names, f.Name)
+		if _, ok := f.Type.(*arrow.StructType); ok {
+			names = append(names, flatNames(f.Name, f.Type)...)
+		}
+	}
+	return names
 }
 
 func (p *Profiles) addBatch(rec arrow.RecordBatch, idCol int, fields []traitField) {

@@ -66,6 +66,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := c.cfg.apply(fs, c.m.Getenv); err != nil {
 		return err
 	}
+	c.in.noteExplicit(fs)
 	log, err := c.m.newLogger(c.logLevel)
 	if err != nil {
 		return err
@@ -144,6 +145,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	}
 	ds, profiles, err := c.in.load(ctx, c.log, c.stages)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.model.checkSelections(ds, profiles, &c.in, c.log); err != nil {
 		return nil, err
 	}
 	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.stages)
