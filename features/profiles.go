@@ -19,7 +19,8 @@ import (
 // export carries, already formatted as a RudderStack Redis destination
 // would write them: numbers as JavaScript prints them, true/false, nested
 // structs flattened into fields joined with ".", lists and maps as JSON
-// text, nulls left out, empty strings kept.
+// text (an empty list as "[]"), nulls and empty maps left out, empty
+// strings kept.
 type Profiles struct {
 	Columns []string // trait names, nested structs flattened with "."
 
@@ -259,7 +260,7 @@ func (p *Profiles) addTraits(name string, a arrow.Array, i int, keep func(string
 		}
 		return
 	}
-	if !keep(name) || emptyList(a, i) {
+	if !keep(name) || emptyMap(a, i) {
 		return
 	}
 	text, ok := scalarText(a, i)
@@ -271,15 +272,13 @@ func (p *Profiles) addTraits(name string, a arrow.Array, i int, keep func(string
 	p.values = append(p.values, text)
 }
 
-// emptyList reports whether row i of a is an empty list or map: left
-// out, like a null (a warehouse cannot tell them apart reliably, and
-// RudderStack drops empty objects).
-func emptyList(a arrow.Array, i int) bool {
-	switch v := a.(type) {
-	case *array.Map:
-		start, end := v.ValueOffsets(i)
-		return start == end
-	case array.ListLike:
+// emptyMap reports whether row i of a is an empty map: left out, like a
+// null. RudderStack's Redis destination flattens objects into fields, so
+// an empty one leaves nothing (its processValues deletes what is still an
+// object after flattening). An empty list is not left out: flattening with
+// safe: true keeps arrays whole, and JSON.stringify writes "[]".
+func emptyMap(a arrow.Array, i int) bool {
+	if v, ok := a.(*array.Map); ok {
 		start, end := v.ValueOffsets(i)
 		return start == end
 	}

@@ -176,7 +176,7 @@ func (f *modelFlags) checkSegments(p *features.Profiles, paths []string) error {
 		return nil
 	}
 	if len(paths) == 0 {
-		return selectionError("--segment-cols", f.segmentCols, "segments are profile columns, and no --profiles was given", "")
+		return usagef("--segment-cols needs --profiles: segments are profile columns")
 	}
 	var errs []error
 	for _, col := range cols {

@@ -84,12 +84,13 @@ func TestSelectionsMatchingNothing(t *testing.T) {
 }
 
 // TestSelectionsNoProfiles: --segment-cols names profile columns, so
-// without --profiles it matches nothing.
+// without --profiles it is a usage error (it used to be ignored by run);
+// eval checks --event-weights too.
 func TestSelectionsNoProfiles(t *testing.T) {
 	dir := MustGen(t)
 	code, _, stderr := run(t, "run", "--dry-run", "--events", filepath.Join(dir, "events"), "--segment-cols", "membership_status")
-	if code != exitRejected || !strings.Contains(stderr, "--segment-cols") || !strings.Contains(stderr, "no --profiles") {
-		t.Fatalf("exit %d, want %d naming --segment-cols and --profiles:\n%s", code, exitRejected, stderr)
+	if code != exitUsage || !strings.Contains(stderr, "--segment-cols needs --profiles") {
+		t.Fatalf("exit %d, want %d naming --segment-cols and --profiles:\n%s", code, exitUsage, stderr)
 	}
 	code, _, stderr = run(t, "eval", "--events", filepath.Join(dir, "events"), "--event-weights", "order completed=1")
 	if code != exitRejected || !strings.Contains(stderr, `did you mean \"Order Completed\"?`) {
