@@ -114,7 +114,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		return nil, nil, rejectedError{err}
 	}
 	stages["profiles"] = time.Since(t).Seconds()
-	log.Info("profiles", "users", profiles.Len(), "columns", profiles.Columns, "seconds", stages["profiles"])
+	log.Info("profiles", "profiles", profiles.Len(), "columns", profiles.Columns, "seconds", stages["profiles"])
 	return ds, profiles, nil
 }
 

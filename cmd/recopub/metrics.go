@@ -60,8 +60,8 @@ func runMetrics(namespace string, sum *summary, stages map[string]float64, err e
 	}{
 		{"recopub_events_read", "Event rows read by the last run.", sum.EventsRead},
 		{"recopub_events_kept", "Event rows used by the last run.", sum.EventsKept},
-		{"recopub_users", "Users in the last run.", int64(sum.Users)},
-		{"recopub_items", "Items in the last run.", int64(sum.Items)},
+		{"recopub_users", "Users with at least one kept event in the last run.", int64(sum.Users)},
+		{"recopub_items", "Items with at least one kept event in the last run.", int64(sum.Items)},
 		{"recopub_lists_written", "Neighbour lists written by the last run.", sum.ListsWritten},
 		{"recopub_hashes_written", "User feature hashes written by the last run.", sum.HashesWritten},
 	}
