@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,8 +83,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/v1/similar/{item}", s.route("similar", s.similar))
-	mux.Handle("/v1/recommend/{user}", s.route("recommend", s.recommend))
+	// The id is taken from the escaped path by pathID, not by a {wildcard}:
+	// ServeMux does not route /v1/similar/%2F (the id "/").
+	mux.Handle(similarPrefix, s.route("similar", s.similar))
+	mux.Handle(recommendPrefix, s.route("recommend", s.recommend))
 	mux.Handle("/v1/versions", s.route("versions", s.versions))
 	mux.Handle("/healthz", s.route("healthz", s.healthz))
 	mux.Handle("/metrics", s.route("metrics", s.serveMetrics))
@@ -109,6 +112,27 @@ func (s *server) route(name string, h handlerFunc) http.Handler {
 		rm.inFlight.Add(-1)
 		rm.observe(status, time.Since(t0))
 	})
+}
+
+const (
+	similarPrefix   = "/v1/similar/"
+	recommendPrefix = "/v1/recommend/"
+)
+
+// pathID returns the id that follows prefix in the request's path: one
+// percent-encoded path segment, so any valid id can be asked for (W%2Fx
+// for W/x, %20 for a space, %2E%2E for ..). An empty or missing segment,
+// or more than one, is no route.
+func pathID(r *http.Request, prefix string) (string, error) {
+	seg, ok := strings.CutPrefix(r.URL.EscapedPath(), prefix)
+	if !ok || seg == "" || strings.Contains(seg, "/") {
+		return "", errNoRoute
+	}
+	id, err := url.PathUnescape(seg)
+	if err != nil {
+		return "", fmt.Errorf("path segment %q: %w", seg, errBadRequest)
+	}
+	return id, nil
 }
 
 func (s *server) check(r *http.Request) error {
@@ -192,7 +216,10 @@ func (s *server) similar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	item := r.PathValue("item")
+	item, err := pathID(r, similarPrefix)
+	if err != nil {
+		return err
+	}
 	nb, v, err := s.cl.Neighbors(r.Context(), item, n)
 	if err != nil {
 		return err
@@ -216,7 +243,11 @@ func (s *server) recommend(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("exclude: %d items: %w (at most %d)", len(opt.Exclude), errBadRequest, maxExclude)
 		}
 	}
-	rec, err := s.cl.Recommend(r.Context(), r.PathValue("user"), n, opt)
+	user, err := pathID(r, recommendPrefix)
+	if err != nil {
+		return err
+	}
+	rec, err := s.cl.Recommend(r.Context(), user, n, opt)
 	if err != nil {
 		return err
 	}
