@@ -31,6 +31,10 @@ type Dataset struct {
 	// event names the data holds, so a selection that matches nothing can
 	// say what there is instead.
 	Unselected map[string]int64
+
+	// OptionalColumnFiles counts, by name, the files that have each
+	// optional column (AnonCol, MessageIDCol): one no file has is ignored.
+	OptionalColumnFiles map[string]int
 }
 
 // Len returns the number of interactions.

@@ -80,6 +80,7 @@ func Load(ctx context.Context, opt Options) (*Dataset, error) {
 		return nil, err
 	}
 	ds.Stats.Files, ds.Stats.Pruned = len(paths), pruned
+	ds.OptionalColumnFiles = optionalColumnFiles(plans)
 	for _, p := range plans {
 		ds.Files = append(ds.Files, FileStat{Path: p.path, Rows: p.rows})
 	}

@@ -3,6 +3,8 @@ package features
 import (
 	"fmt"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // unselectedByName sums the workers' counts of rows dropped as
@@ -74,4 +76,31 @@ func (p *Profiles) TraitRows(name string) int {
 		}
 	}
 	return n
+}
+
+func fieldList(m *pqarrow.SchemaManifest) []string {
+	names := make([]string, len(m.Fields))
+	for i, f := range m.Fields {
+		names[i] = f.Field.Name
+	}
+	return names
+}
+
+// optionalColumnFiles counts, for the optional columns (the anonymous id
+// and the message id), the files that have them: a column named on
+// purpose that no file has is most likely a typo.
+func optionalColumnFiles(plans []*filePlan) map[string]int {
+	out := make(map[string]int)
+	for _, p := range plans {
+		for _, c := range []*column{&p.cols.anon, &p.cols.msg} {
+			if c.name != "" && c.name != "-" {
+				n := out[c.name]
+				if c.present() {
+					n++
+				}
+				out[c.name] = n
+			}
+		}
+	}
+	return out
 }

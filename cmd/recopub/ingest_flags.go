@@ -19,7 +19,7 @@ type ingestFlags struct {
 	opt              features.Options
 	eventWeights     string
 	purchaseEvent    string
-	purchaseSet      bool // --purchase-event was given, not defaulted (selection.go)
+	explicit         map[string]bool // flags given rather than defaulted (selection.go)
 	profileID        string
 	profileCols      string
 	maxBadFraction   float64
@@ -91,11 +91,14 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		if ctx.Err() != nil {
 			return nil, nil, err
 		}
-		return nil, nil, rejectedError{fmt.Errorf("ingest: %w", err)}
+		return nil, nil, rejectedError{f.columnError(fmt.Errorf("ingest: %w", err))}
 	}
 	stages["ingest"] = time.Since(t).Seconds()
 	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
 		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", stages["ingest"])
+	if err := f.checkOptionalColumns(ds); err != nil {
+		return nil, nil, err
+	}
 	if err := f.checkEvents(ds, log); err != nil {
 		return nil, nil, err
 	}

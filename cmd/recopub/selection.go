@@ -25,15 +25,45 @@ func selectionError(flagName, value, problem, hint string) error {
 	return rejectedError{fmt.Errorf("%s %q: %s%s", flagName, value, problem, hint)}
 }
 
-// noteExplicit records which of the ingest flags were given (on the
-// command line, in a config file or the environment) rather than left at
-// their defaults.
+// noteExplicit records which flags were given (on the command line, in a
+// config file or the environment) rather than left at their defaults.
 func (f *ingestFlags) noteExplicit(fs *flag.FlagSet) {
-	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == "purchase-event" {
-			f.purchaseSet = true
+	f.explicit = make(map[string]bool)
+	fs.Visit(func(fl *flag.Flag) { f.explicit[fl.Name] = true })
+}
+
+// columnError names the flag of an events column the files lack.
+func (f *ingestFlags) columnError(err error) error {
+	var mc *features.MissingColumnError
+	if !errors.As(err, &mc) {
+		return err
+	}
+	for _, c := range []struct{ flag, value, def string }{
+		{"--item-col", f.opt.ItemCol, "product_id"}, {"--user-col", f.opt.UserCol, "user_id"},
+		{"--event-col", f.opt.EventCol, "event"}, {"--time-col", f.opt.TimeCol, "timestamp"},
+		{"--weight-col", f.opt.WeightCol, ""}, {"--quantity-col", f.opt.QuantityCol, ""},
+	} {
+		if c.value == mc.Column || (c.value == "" && c.def == mc.Column) {
+			return selectionError(c.flag, mc.Column, "no such column"+didYouMean(mc.Column, mc.Have), " ("+err.Error()+")")
 		}
-	})
+	}
+	return err
+}
+
+// checkOptionalColumns fails when --anon-col or --message-id-col was
+// given and names a column no events file has: the fallback or the
+// deduplication would silently be off.
+func (f *ingestFlags) checkOptionalColumns(ds *features.Dataset) error {
+	var errs []error
+	for _, c := range []struct{ flag, value string }{{"anon-col", f.opt.AnonCol}, {"message-id-col", f.opt.MessageIDCol}} {
+		if n, ok := ds.OptionalColumnFiles[c.value]; ok && n == 0 && f.explicit[c.flag] {
+			errs = append(errs, selectionError("--"+c.flag, c.value, fmt.Sprintf("none of the %d events files has this column", len(ds.Files)), ""))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return rejectedError{err}
+	}
+	return nil
 }
 
 // checkEvents checks --event-weights and --purchase-event against the
@@ -46,7 +76,7 @@ func (f *ingestFlags) checkEvents(ds *features.Dataset, log *slog.Logger) error 
 			errs = append(errs, selectionError("--event-weights", name, "no kept row has this event", eventHint(name, counts)))
 		}
 	}
-	if err := f.checkPurchase(ds, counts, f.purchaseSet, log); err != nil {
+	if err := f.checkPurchase(ds, counts, f.explicit["purchase-event"], log); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
