@@ -185,7 +185,7 @@ func findColumn(m *pqarrow.SchemaManifest, sc *schema.Schema, r columnRule) (col
 		if !r.required {
 			return c, nil
 		}
-		return c, fmt.Errorf("column %q not found; the file has %s", r.name, fieldNames(m))
+		return c, &MissingColumnError{Kind: "column", Column: r.name, Have: fieldList(m)}
 	}
 	c.top, c.mode = cur.Field.Name, modeFlat
 	cur, rest, lists, depth, err := c.descend(cur, rest, r.want)

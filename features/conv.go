@@ -162,11 +162,18 @@ func floorDiv(a, b int64) int64 {
 }
 
 // isoLayouts are the ISO-8601 shapes accepted in string time columns,
-// tried in order. Times without a zone are taken as UTC.
+// tried in order: T or a space between date and time, and a zone of Z,
+// ±hh:mm, ±hhmm or ±hh (DuckDB prints TIMESTAMPTZ as
+// "2025-02-09 06:39:06.299+00") or none. Times without a zone are taken
+// as UTC. time.Parse accepts a fraction of any length after the seconds.
 var isoLayouts = []string{
 	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999Z07",
 	"2006-01-02T15:04:05.999999999",
 	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z07",
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02 15:04:05.999999999 -0700 MST",
 	"2006-01-02",
@@ -191,8 +198,8 @@ func parseTimeSlow(s string) int64 {
 }
 
 // parseISOFast parses YYYY-MM-DD, optionally followed by T or a space,
-// hh:mm:ss, a fraction of 1 to 9 digits and Z or ±hh:mm. ok is false for
-// anything else, including values time.Parse would reject.
+// hh:mm:ss, a fraction of any number of digits and a zone (see zoneOffset).
+// ok is false for anything else, including values time.Parse would reject.
 func parseISOFast(s string) (int64, bool) {
 	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
 		return 0, false
@@ -223,29 +230,53 @@ func parseISOFast(s string) (int64, bool) {
 		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 			n++
 		}
-		if n == 1 || n > 10 {
+		if n == 1 {
 			return 0, false
 		}
 		rest = rest[n:]
 	}
-	switch {
-	case rest == "":
-		return secs, true
-	case rest == "Z":
-		return secs, true
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
+	off, ok := zoneOffset(rest)
+	if !ok {
+		return 0, false
+	}
+	return secs - off, true
+}
+
+// zoneOffset reads an ISO-8601 zone designator: none or Z (UTC), ±hh,
+// ±hhmm or ±hh:mm. It returns the offset east of UTC in seconds.
+func zoneOffset(z string) (int64, bool) {
+	if z == "" || z == "Z" {
+		return 0, true
+	}
+	if len(z) < 3 || (z[0] != '+' && z[0] != '-') {
+		return 0, false
+	}
+	var oh, om int
+	var ok1, ok2 bool
+	switch len(z) {
+	case 3: // ±hh
+		oh, ok1 = digits(z[1:3])
+		ok2 = true
+	case 5: // ±hhmm
+		oh, ok1 = digits(z[1:3])
+		om, ok2 = digits(z[3:5])
+	case 6: // ±hh:mm
+		if z[3] != ':' {
 			return 0, false
 		}
-		off := int64(oh*3600 + om*60)
-		if rest[0] == '+' {
-			return secs - off, true
-		}
-		return secs + off, true
+		oh, ok1 = digits(z[1:3])
+		om, ok2 = digits(z[4:6])
+	default:
+		return 0, false
 	}
-	return 0, false
+	if !ok1 || !ok2 || oh > 23 || om > 59 {
+		return 0, false
+	}
+	off := int64(oh*3600 + om*60)
+	if z[0] == '-' {
+		off = -off
+	}
+	return off, true
 }
 
 func digits(s string) (int, bool) {

@@ -25,6 +25,16 @@ type Dataset struct {
 
 	Stats Stats
 	Files []FileStat
+
+	// Unselected counts, by event name, the rows dropped as unknown_event
+	// because EventWeights does not name their event: with Events, the
+	// event names the data holds, so a selection that matches nothing can
+	// say what there is instead.
+	Unselected map[string]int64
+
+	// OptionalColumnFiles counts, by name, the files that have each
+	// optional column (AnonCol, MessageIDCol): one no file has is ignored.
+	OptionalColumnFiles map[string]int
 }
 
 // Len returns the number of interactions.

@@ -97,6 +97,7 @@ func (w *worker) appendRows(b *batch) {
 			r = rNoEvent
 		case !keep[ev]:
 			r = rUnknownEvent
+			w.unselected[ev]++
 		case b.w != nil && !(b.w[i] >= 0 && b.w[i] <= math.MaxFloat32):
 			r = rBadWeight
 		case t == badTime || t < 0 || t > math.MaxUint32:
@@ -155,6 +156,7 @@ func (w *worker) eventKeep(b *batch) []bool {
 		name := w.events.str(uint32(len(w.keep)))
 		_, named := w.opt.EventWeights[name]
 		w.keep = append(w.keep, len(w.opt.EventWeights) == 0 || named)
+		w.unselected = append(w.unselected, 0)
 	}
 	return w.keep
 }

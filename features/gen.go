@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -35,9 +36,17 @@ type GenOptions struct {
 }
 
 // GenStats counts what Generate wrote. Files counts the profile file too.
+// Users and Items are counted as a run counts them (README, "Counts"):
+// Users is the distinct user keys of the events, a row's key being its
+// user_id or, when that is null, its anonymous_id; AnonymousIDs of them
+// are anonymous ids (sessions before login, and visitors who never log
+// in). Items is the distinct items of the events; Profiles the profile
+// rows, one per registered user (GenOptions.Users).
 type GenStats struct {
 	Events, Users, Items, Files int
 	Purchases                   int
+	AnonymousIDs                int
+	Profiles                    int
 }
 
 // Event names, in funnel order.
@@ -125,7 +134,7 @@ func Generate(ctx context.Context, opt GenOptions) (GenStats, error) {
 		return GenStats{}, err
 	}
 	w := newGenWorld(opt)
-	st := GenStats{Users: opt.Users, Items: opt.Items}
+	st := GenStats{Profiles: opt.Users}
 	if err := writeProfiles(ctx, w); err != nil {
 		return st, err
 	}
@@ -137,9 +146,11 @@ func Generate(ctx context.Context, opt GenOptions) (GenStats, error) {
 	defer cancel(nil)
 	var next atomic.Int64 // next day to generate
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), opt.Days) {
+	seen := make([]genSeen, min(runtime.GOMAXPROCS(0), opt.Days))
+	for wi := range seen {
 		wg.Go(func() {
 			var dw dayWorker // reused across days so buffers are allocated once
+			dw.gen.seen = &seen[wi]
 			for d := int(next.Add(1) - 1); d < opt.Days && ctx.Err() == nil; d = int(next.Add(1) - 1) {
 				r, err := dw.run(ctx, w, d, perDay[d])
 				if results[d] = r; err != nil {
@@ -154,7 +165,57 @@ func Generate(ctx context.Context, opt GenOptions) (GenStats, error) {
 		st.Files += r.files
 		st.Purchases += r.purchases
 	}
+	st.Users, st.AnonymousIDs, st.Items = countSeen(seen)
 	return st, context.Cause(ctx)
+}
+
+// genSeen records which visitors and items one day worker's rows carry:
+// bit v of user (anon) is set when visitor v has a row with (without) a
+// user id, bit i of item when item i has a row.
+type genSeen struct {
+	user, anon, item []uint64
+}
+
+func (s *genSeen) mark(v int32, identified bool, item int32) {
+	bits := &s.anon
+	if identified {
+		bits = &s.user
+	}
+	setSeen(bits, int(v))
+	setSeen(&s.item, int(item))
+}
+
+func setSeen(b *[]uint64, i int) {
+	for len(*b) <= i/64 {
+		*b = append(*b, 0)
+	}
+	(*b)[i/64] |= 1 << (i % 64)
+}
+
+// countSeen returns the distinct user keys (user ids and anonymous ids
+// are disjoint strings), the anonymous ids among them and the items of
+// all workers' rows.
+func countSeen(seen []genSeen) (users, anon, items int) {
+	union := func(pick func(*genSeen) []uint64) int {
+		var all []uint64
+		for i := range seen {
+			b := pick(&seen[i])
+			for len(all) < len(b) {
+				all = append(all, 0)
+			}
+			for k, x := range b {
+				all[k] |= x
+			}
+		}
+		n := 0
+		for _, x := range all {
+			n += bits.OnesCount64(x)
+		}
+		return n
+	}
+	anon = union(func(s *genSeen) []uint64 { return s.anon })
+	users = union(func(s *genSeen) []uint64 { return s.user }) + anon
+	return users, anon, union(func(s *genSeen) []uint64 { return s.item })
 }
 
 // splitEvents decides how many events each day gets: a weekly rhythm with
@@ -509,6 +570,7 @@ type dayGen struct {
 	heap      []heapItem
 	free      []*genSession
 	buy       []int32
+	seen      *genSeen // where next records the rows' visitors and items
 }
 
 // heapItem is an open session keyed by its next event: (ms after
@@ -525,6 +587,7 @@ func (g *dayGen) item(s *genSession) heapItem {
 
 type genSession struct {
 	seq        uint64
+	v          int32  // the visitor
 	user, anon string // user is "" before login or for anonymous visitors
 	events     []genEvent
 	i          int
@@ -555,6 +618,9 @@ func (g *dayGen) next() eventRow {
 	}
 	s := g.heap[0].s
 	e := s.events[s.i]
+	if g.seen != nil {
+		g.seen.mark(s.v, s.user != "", e.item)
+	}
 	row := eventRow{
 		UserID:      s.user,
 		AnonymousID: s.anon,
@@ -587,7 +653,7 @@ func (g *dayGen) open() {
 	}
 	w := g.w
 	v := w.visitors.sample(g.rng.Uint64())
-	s.seq, s.i, s.anon, s.user = g.seq, 0, w.anon[v], ""
+	s.seq, s.i, s.anon, s.user, s.v = g.seq, 0, w.anon[v], "", int32(v)
 	g.seq++
 	if v < w.opt.Users && g.rng.Float64() >= genLoggedOut {
 		s.user = w.users[v]

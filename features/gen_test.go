@@ -431,8 +431,8 @@ func TestGenerateProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(rows), opt.Users; got != want || st.Users != want {
-		t.Fatalf("profiles=%d, GenStats.Users=%d, want %d", got, st.Users, want)
+	if got, want := len(rows), opt.Users; got != want || st.Profiles != want {
+		t.Fatalf("profiles=%d, GenStats.Profiles=%d, want %d", got, st.Profiles, want)
 	}
 	values := map[string]map[string]int{"email": {}, "membership": {}, "income": {}}
 	for i, r := range rows {
@@ -674,10 +674,43 @@ func ExampleGenerate() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("%d events, %d purchases, %d users, %d items, %d files\n",
-		st.Events, st.Purchases, st.Users, st.Items, st.Files)
+	fmt.Printf("%d events, %d purchases, %d users (%d anonymous ids), %d items, %d profiles, %d files\n",
+		st.Events, st.Purchases, st.Users, st.AnonymousIDs, st.Items, st.Profiles, st.Files)
 	// Output:
-	// 50000 events, 3955 purchases, 10000 users, 2000 items, 3 files
+	// 50000 events, 3955 purchases, 4852 users (986 anonymous ids), 1863 items, 10000 profiles, 3 files
+}
+
+// TestGenerateCounts checks that Generate counts users and items as a run
+// does (README, "Counts"): what Load finds in the files it wrote.
+func TestGenerateCounts(t *testing.T) {
+	opt, st := MustGenerate(t, GenOptions{Events: 30_000, Users: 2_000, Items: 500, Days: 3, RowGroupEvents: 4096})
+	ds, err := Load(context.Background(), Options{Events: []string{filepath.Join(opt.Out, "events")}, Now: genDefaultEnd.AddDate(0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := 0
+	for _, u := range ds.Users {
+		if !strings.HasPrefix(u, "U") {
+			anon++
+		}
+	}
+	for _, c := range []struct {
+		name      string
+		got, want int
+	}{
+		{"events", st.Events, int(ds.Stats.Kept)},
+		{"users", st.Users, len(ds.Users)},
+		{"anonymous ids", st.AnonymousIDs, anon},
+		{"items", st.Items, len(ds.Items)},
+		{"profiles", st.Profiles, opt.Users},
+	} {
+		if c.got != c.want {
+			t.Errorf("GenStats %s=%d, the load finds %d", c.name, c.got, c.want)
+		}
+	}
+	if st.Users >= opt.Users+opt.Users/10 || st.AnonymousIDs == 0 || st.Items > opt.Items {
+		t.Errorf("implausible counts %+v for %+v", st, opt)
+	}
 }
 
 func BenchmarkGenerate(b *testing.B) {

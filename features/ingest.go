@@ -80,6 +80,7 @@ func Load(ctx context.Context, opt Options) (*Dataset, error) {
 		return nil, err
 	}
 	ds.Stats.Files, ds.Stats.Pruned = len(paths), pruned
+	ds.OptionalColumnFiles = optionalColumnFiles(plans)
 	for _, p := range plans {
 		ds.Files = append(ds.Files, FileStat{Path: p.path, Rows: p.rows})
 	}
@@ -256,6 +257,8 @@ type worker struct {
 	items  dict
 	events dict
 	keep   []bool // by event id: selected
+
+	unselected []int64 // by event id: rows dropped as unknown_event (selection.go)
 
 	lo, hi, future int64 // time window and latest acceptable time, Unix seconds
 

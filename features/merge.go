@@ -40,6 +40,7 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, out *a
 			ds.Stats.Dropped[reasonNames[r]] = n
 		}
 	}
+	ds.Unselected = unselectedByName(workers)
 
 	// Users, and items with event names, are numbered at the same time.
 	var userMap, itemMap, eventMap [][]uint32

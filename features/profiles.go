@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,7 +19,8 @@ import (
 // export carries, already formatted as a RudderStack Redis destination
 // would write them: numbers as JavaScript prints them, true/false, nested
 // structs flattened into fields joined with ".", lists and maps as JSON
-// text, nulls left out, empty strings kept.
+// text (an empty list as "[]"), nulls and empty maps left out, empty
+// strings kept.
 type Profiles struct {
 	Columns []string // trait names, nested structs flattened with "."
 
@@ -117,7 +117,7 @@ func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
 	idName := orDefault(opt.IDCol, "user_id")
 	idIdx := sc.FieldIndices(idName)
 	if len(idIdx) == 0 {
-		return fmt.Errorf("column %q not found; the file has %s", idName, schemaNames(sc))
+		return &MissingColumnError{Kind: "column", Column: idName, Have: topNames(sc)}
 	}
 	if t := sc.Field(idIdx[0]).Type; !isIDType(t) {
 		return fmt.Errorf("column %q has type %s; want %s", idName, t, wantID)
@@ -186,7 +186,7 @@ func (p *Profiles) pickFields(sc *arrow.Schema, idName string, want []string) ([
 	}
 	for _, w := range want {
 		if !found[w] {
-			return nil, fmt.Errorf("profile column %q not found; the file has %s", w, schemaNames(sc))
+			return nil, &MissingColumnError{Kind: "profile column", Column: w, Have: traitNames(sc)}
 		}
 	}
 	return out, nil
@@ -206,12 +206,25 @@ func flatNames(name string, t arrow.DataType) []string {
 	return out
 }
 
-func schemaNames(sc *arrow.Schema) string {
+func topNames(sc *arrow.Schema) []string {
 	names := make([]string, sc.NumFields())
 	for i, f := range sc.Fields() {
 		names[i] = f.Name
 	}
-	return "columns " + strings.Join(names, ", ")
+	return names
+}
+
+// traitNames lists the names a profile column can be asked for by: the
+// top-level columns and, below structs, the flattened trait names.
+func traitNames(sc *arrow.Schema) []string {
+	var names []string
+	for _, f := range sc.Fields() {
+		names = append(names, f.Name)
+		if _, ok := f.Type.(*arrow.StructType); ok {
+			names = append(names, flatNames(f.Name, f.Type)...)
+		}
+	}
+	return names
 }
 
 func (p *Profiles) addBatch(rec arrow.RecordBatch, idCol int, fields []traitField) {
@@ -247,7 +260,7 @@ func (p *Profiles) addTraits(name string, a arrow.Array, i int, keep func(string
 		}
 		return
 	}
-	if !keep(name) || emptyList(a, i) {
+	if !keep(name) || emptyMap(a, i) {
 		return
 	}
 	text, ok := scalarText(a, i)
@@ -259,15 +272,13 @@ func (p *Profiles) addTraits(name string, a arrow.Array, i int, keep func(string
 	p.values = append(p.values, text)
 }
 
-// emptyList reports whether row i of a is an empty list or map: left
-// out, like a null (a warehouse cannot tell them apart reliably, and
-// RudderStack drops empty objects).
-func emptyList(a arrow.Array, i int) bool {
-	switch v := a.(type) {
-	case *array.Map:
-		start, end := v.ValueOffsets(i)
-		return start == end
-	case array.ListLike:
+// emptyMap reports whether row i of a is an empty map: left out, like a
+// null. RudderStack's Redis destination flattens objects into fields, so
+// an empty one leaves nothing (its processValues deletes what is still an
+// object after flattening). An empty list is not left out: flattening with
+// safe: true keeps arrays whole, and JSON.stringify writes "[]".
+func emptyMap(a arrow.Array, i int) bool {
+	if v, ok := a.(*array.Map); ok {
 		start, end := v.ValueOffsets(i)
 		return start == end
 	}

@@ -93,14 +93,21 @@ func TestLoadProfiles(t *testing.T) {
 	if !reflect.DeepEqual(p.Columns, wantCols) {
 		t.Errorf("Columns=%q\nwant %q", p.Columns, wantCols)
 	}
+	// An empty list is "[]", a null one is left out: RudderStack's Redis
+	// destination (rudder-transformer src/v0/destinations/redis/transform.js)
+	// flattens traits with flat's safe: true, which keeps arrays whole, and
+	// processValues then writes each array as JSON.stringify(val), "[]" for
+	// an empty one; only nulls and objects left after flattening (an empty
+	// struct or map) are deleted. orders is a required list: the rows
+	// without orders hold an empty list, not a null.
 	for _, tt := range []struct {
 		user string
 		want map[string]string
 	}{
 		{"u1", map[string]string{"email": "new@example.com", "age": "42", "signup": "2026-11-01T13:00:00.000Z",
-			"birthday": "1970-01-01"}},
+			"birthday": "1970-01-01", "orders": "[]"}},
 		{"u2", map[string]string{"score": "1e+21", "premium": "false", "signup": "2026-11-01T12:00:00.000Z",
-			"birthday": "1970-01-01", "address.zip": "", "address.geo.lat": "0"}},
+			"birthday": "1970-01-01", "address.zip": "", "address.geo.lat": "0", "tags": "[]", "orders": "[]"}},
 		{"u3", nil},
 	} {
 		if got := traitsOf(p, tt.user); !reflect.DeepEqual(got, tt.want) {

@@ -182,3 +182,22 @@ func Slug(s string) string {
 	}
 	return strings.TrimSuffix(b.String(), "_")
 }
+
+// WithEvents returns the number of users with at least one kept event:
+// a run's "users" (README, "Counts").
+func (u *Users) WithEvents() int { return len(u.ds.Users) }
+
+// Hashes returns the number of feature hashes a run writes: one per user
+// with events (they have last_seen at least) and one per profile-only user
+// with at least one trait. Len counts users with no field too.
+func (u *Users) Hashes() int {
+	n := len(u.ds.Users)
+	var fields, values []string
+	for _, id := range u.extra {
+		fields, values, _ = u.profiles.Traits(id, fields[:0], values[:0])
+		if len(fields) > 0 {
+			n++
+		}
+	}
+	return n
+}

@@ -71,9 +71,11 @@ func (c *evalCommand) flags() *flag.FlagSet {
 }
 
 func (c *evalCommand) Run(ctx context.Context, args []string) error {
-	if _, err := parse(c.flags(), args); err != nil {
+	fs := c.flags()
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	c.in.noteExplicit(fs)
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -83,7 +85,11 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	}
 	c.log = log
 	ds, profiles, err := c.in.load(ctx, log, make(map[string]float64))
+	if err == nil {
+		err = c.model.checkSelections(ds, profiles, &c.in, log)
+	}
 	if err != nil {
+		log.Error("eval failed", "error", err.Error())
 		return err
 	}
 	if c.export != "" {

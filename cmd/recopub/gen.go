@@ -29,7 +29,8 @@ func (c *genCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.m.Stderr, "recopub gen: %v\n", err)
 		return err
 	}
-	fmt.Fprintf(c.m.Stdout, "wrote %d events (%d purchases) of %d users over %d items in %d files under %s in %.2fs\n",
-		st.Events, st.Purchases, st.Users, st.Items, st.Files, opt.Out, time.Since(start).Seconds())
+	// Users and items as a run counts them (README, "Counts").
+	fmt.Fprintf(c.m.Stdout, "wrote %d events (%d purchases) of %d users (%d of them anonymous ids) over %d items, and %d profiles, in %d files under %s in %.2fs\n",
+		st.Events, st.Purchases, st.Users, st.AnonymousIDs, st.Items, st.Profiles, st.Files, opt.Out, time.Since(start).Seconds())
 	return nil
 }

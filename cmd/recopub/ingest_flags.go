@@ -19,6 +19,7 @@ type ingestFlags struct {
 	opt              features.Options
 	eventWeights     string
 	purchaseEvent    string
+	explicit         map[string]bool // flags given rather than defaulted (selection.go)
 	profileID        string
 	profileCols      string
 	maxBadFraction   float64
@@ -90,11 +91,17 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		if ctx.Err() != nil {
 			return nil, nil, err
 		}
-		return nil, nil, rejectedError{fmt.Errorf("ingest: %w", err)}
+		return nil, nil, rejectedError{f.columnError(fmt.Errorf("ingest: %w", err))}
 	}
 	stages["ingest"] = time.Since(t).Seconds()
 	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
 		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", stages["ingest"])
+	if err := f.checkOptionalColumns(ds); err != nil {
+		return nil, nil, err
+	}
+	if err := f.checkEvents(ds, log); err != nil {
+		return nil, nil, err
+	}
 	if err := f.checkBad(ds); err != nil {
 		return nil, nil, err
 	}
@@ -104,10 +111,13 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 	t = time.Now()
 	profiles, err := features.LoadProfiles(features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
 	if err != nil {
-		return nil, nil, rejectedError{fmt.Errorf("profiles: %w", err)}
+		return nil, nil, rejectedError{f.profileError(fmt.Errorf("profiles: %w", err))}
+	}
+	if err := f.checkProfileCols(profiles); err != nil {
+		return nil, nil, rejectedError{err}
 	}
 	stages["profiles"] = time.Since(t).Seconds()
-	log.Info("profiles", "users", profiles.Len(), "columns", profiles.Columns, "seconds", stages["profiles"])
+	log.Info("profiles", "profiles", profiles.Len(), "columns", profiles.Columns, "seconds", stages["profiles"])
 	return ds, profiles, nil
 }
 

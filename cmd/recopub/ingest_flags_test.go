@@ -41,8 +41,9 @@ func TestRunInputShapes(t *testing.T) {
 			args := append([]string{"run", "--dry-run", "--summary", sum, "--now", "2026-11-02T12:00:00Z"}, tt.args...)
 			code, _, stderr := run(t, args...)
 			if tt.kept == 0 {
-				if code != exitRejected || !strings.Contains(stderr, "no usable events") {
-					t.Fatalf("exit %d, want %d and no usable events; stderr:\n%s", code, exitRejected, stderr)
+				// No row has the selected event: rejected, naming the flag.
+				if want := `--event-weights \"Order Completed\": no kept row has this event`; code != exitRejected || !strings.Contains(stderr, want) {
+					t.Fatalf("exit %d, want %d and %s; stderr:\n%s", code, exitRejected, want, stderr)
 				}
 				return
 			}

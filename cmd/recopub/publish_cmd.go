@@ -85,8 +85,12 @@ func dirSummary(md *publish.ModelDir) *summary {
 		EventsRead: jsonInt(in["events_read"]),
 		EventsKept: jsonInt(in["events_kept"]),
 		Files:      len(md.Manifest.Inputs),
-		Users:      int(md.Counts.Hashes),
-		Items:      int(md.Counts.Lists[publish.FamilySimilar]),
+		Users:      int(jsonInt(in["users"])),
+		Items:      int(jsonInt(in["items"])),
+		Profiles:   int(jsonInt(in["profiles"])),
+	}
+	if _, ok := in["users"]; !ok { // a directory written before the counts were
+		sum.Users, sum.Items = int(md.Counts.Hashes), int(md.Counts.Lists[publish.FamilySimilar])
 	}
 	sum.Metric, _ = md.Manifest.Parameters["metric"].(string)
 	if dropped, ok := in["events_dropped"].(map[string]any); ok {

@@ -33,7 +33,7 @@ func (c *runCommand) reportInput(ds *features.Dataset, nb *model.Neighbors, para
 		Parameters: params,
 		Counts: map[string]any{
 			"events read": sum.EventsRead, "events kept": sum.EventsKept, "users": sum.Users,
-			"events dropped": droppedText(sum.EventsDropped),
+			"profiles": sum.Profiles, "user hashes": sum.HashesWritten, "events dropped": droppedText(sum.EventsDropped),
 		},
 		Items:     ds.Items,
 		Neighbors: nb,

@@ -66,6 +66,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := c.cfg.apply(fs, c.m.Getenv); err != nil {
 		return err
 	}
+	c.in.noteExplicit(fs)
 	log, err := c.m.newLogger(c.logLevel)
 	if err != nil {
 		return err
@@ -120,8 +121,9 @@ type summary struct {
 	EventsKept    int64              `json:"events_kept"`
 	EventsDropped map[string]int64   `json:"events_dropped"`
 	Files         int                `json:"files"`
-	Users         int                `json:"users"`
-	Items         int                `json:"items"`
+	Users         int                `json:"users"`    // users with at least one kept event
+	Items         int                `json:"items"`    // items with at least one kept event
+	Profiles      int                `json:"profiles"` // users with a profile row
 	Metric        string             `json:"metric"`
 	ListsWritten  int64              `json:"lists_written"`
 	HashesWritten int64              `json:"hashes_written"`
@@ -146,6 +148,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.model.checkSelections(ds, profiles, &c.in, c.log); err != nil {
+		return nil, err
+	}
 	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.stages)
 	if err != nil {
 		return nil, err
@@ -153,8 +158,8 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	users := features.NewUsers(ds, profiles, features.FeatureOptions{PurchaseEvent: c.in.purchaseEvent})
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
-		Files: ds.Stats.Files, Users: users.Len(), Items: len(ds.Items), Metric: c.model.opt.Metric.String(),
-		Stages: c.stages,
+		Files: ds.Stats.Files, Users: users.WithEvents(), Items: len(ds.Items), Profiles: profiles.Len(),
+		Metric: c.model.opt.Metric.String(), Stages: c.stages,
 	}
 	params := make(map[string]any)
 	c.in.parameters(params)
@@ -164,10 +169,12 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		Users:      userHashes{users},
 		Parameters: params,
 		Inputs:     inputs(ds),
-		Counts:     map[string]any{"events_read": ds.Stats.Read, "events_kept": ds.Stats.Kept, "events_dropped": ds.Stats.Dropped},
+		Counts: map[string]any{"events_read": ds.Stats.Read, "events_kept": ds.Stats.Kept, "events_dropped": ds.Stats.Dropped,
+			"users": sum.Users, "items": sum.Items, "profiles": sum.Profiles},
 	}
 	if c.dryRun {
-		sum.ListsWritten = int64(listsWithNeighbours(nb))
+		// What a publish would write; --out counts what it wrote.
+		sum.ListsWritten, sum.HashesWritten = int64(listsWithNeighbours(nb)), int64(users.Hashes())
 		return sum, c.writeOut(ctx, m, sum, ds, nb)
 	}
 	c.feat.events = ds.Events
@@ -194,8 +201,8 @@ func (c *runCommand) report(sum *summary) error {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "events: %d read, %d kept, dropped: %s\n", sum.EventsRead, sum.EventsKept, droppedText(sum.EventsDropped))
-	fmt.Fprintf(w, "users: %d  items: %d  metric: %s  neighbour lists: %d  user hashes: %d\n",
-		sum.Users, sum.Items, sum.Metric, sum.ListsWritten, sum.HashesWritten)
+	fmt.Fprintf(w, "users: %d  items: %d  profiles: %d  metric: %s  neighbour lists: %d  user hashes: %d\n",
+		sum.Users, sum.Items, sum.Profiles, sum.Metric, sum.ListsWritten, sum.HashesWritten)
 	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f\n", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"])
 	w.Write(c.samples.Bytes())
 	if c.summaryPath == "" {

@@ -31,7 +31,10 @@ func (s *Server) similar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	item := r.PathValue("item")
+	item, err := pathID(r, similarPrefix)
+	if err != nil {
+		return err
+	}
 	nb, v, err := s.cl.Neighbors(r.Context(), item, n)
 	if err != nil {
 		return err
@@ -59,7 +62,11 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("exclude: %d items: %w (at most %d)", len(opt.Exclude), errBadRequest, maxExclude)
 		}
 	}
-	rec, err := s.cl.Recommend(r.Context(), r.PathValue("user"), n, opt)
+	user, err := pathID(r, recommendPrefix)
+	if err != nil {
+		return err
+	}
+	rec, err := s.cl.Recommend(r.Context(), user, n, opt)
 	if err != nil {
 		return err
 	}

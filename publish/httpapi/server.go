@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -93,8 +94,10 @@ func New(cl *publish.Client, rdb redis.UniversalClient, opt Options) *Server {
 	}
 	s.http = newHTTPMetrics(reg, cl)
 	s.mux = http.NewServeMux()
-	s.handle("/v1/similar/{item}", "similar", s.similar)
-	s.handle("/v1/recommend/{user}", "recommend", s.recommend)
+	// The id is taken from the escaped path by pathID, not by a {wildcard}:
+	// ServeMux does not route /v1/similar/%2F (the id "/").
+	s.handle(similarPrefix, "similar", s.similar)
+	s.handle(recommendPrefix, "recommend", s.recommend)
 	s.handle("/v1/versions", "versions", s.versions)
 	s.handle("/healthz", "healthz", s.healthz)
 	s.handle("/metrics", "metrics", s.metrics(gat))
@@ -171,6 +174,27 @@ func (s *Server) count(q url.Values) (int, error) {
 		return 0, fmt.Errorf("n=%q: %w (want 1 to %d)", v, errBadRequest, maxN)
 	}
 	return n, nil
+}
+
+const (
+	similarPrefix   = "/v1/similar/"
+	recommendPrefix = "/v1/recommend/"
+)
+
+// pathID returns the id that follows prefix in the request's path: one
+// percent-encoded path segment, so any valid id can be asked for (W%2Fx
+// for W/x, %20 for a space, %2E%2E for ..). An empty or missing segment,
+// or more than one, is no route.
+func pathID(r *http.Request, prefix string) (string, error) {
+	seg, ok := strings.CutPrefix(r.URL.EscapedPath(), prefix)
+	if !ok || seg == "" || strings.Contains(seg, "/") {
+		return "", errNoRoute
+	}
+	id, err := url.PathUnescape(seg)
+	if err != nil {
+		return "", fmt.Errorf("path segment %q: %w", seg, errBadRequest)
+	}
+	return id, nil
 }
 
 // writeJSON writes v as the answer.

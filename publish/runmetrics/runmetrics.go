@@ -93,8 +93,8 @@ func (r Run) Registry() *prometheus.Registry {
 	}
 	gauge("recopub_events_read", "Event rows read by the last run.", float64(c.EventsRead))
 	gauge("recopub_events_kept", "Event rows used by the last run.", float64(c.EventsKept))
-	gauge("recopub_users", "Users in the last run.", float64(c.Users))
-	gauge("recopub_items", "Items in the last run.", float64(c.Items))
+	gauge("recopub_users", "Users with at least one kept event in the last run.", float64(c.Users))
+	gauge("recopub_items", "Items with at least one kept event in the last run.", float64(c.Items))
 	gauge("recopub_lists_written", "Neighbour lists written by the last run.", float64(c.ListsWritten))
 	gauge("recopub_hashes_written", "User feature hashes written by the last run.", float64(c.HashesWritten))
 	dropped := make(map[string]float64, len(c.EventsDropped))
