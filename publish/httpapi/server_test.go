@@ -93,7 +93,10 @@ func TestServer(t *testing.T) {
 		{"GET", "/v1/similar/a", 200, `{"item":"x","score":0.4}`},
 		{"HEAD", "/v1/similar/a", 200, ``},
 		{"GET", "/v1/similar/x:manifest", 200, `"items":[{"item":"a","score":1}]`},
+		{"GET", "/v1/similar/x%3Amanifest", 200, `"items":[{"item":"a","score":1}]`},
 		{"GET", "/v1/similar/nope", 404, `"code":"not_found"`},
+		{"GET", "/v1/similar/%2F", 404, `"code":"not_found"`}, // the id "/", routed
+		{"GET", "/v1/similar/a/b", 404, `"code":"no_route"`},
 		{"GET", "/v1/similar/a%2A", 400, `"code":"invalid"`},
 		{"GET", "/v1/similar/%7Breco%7D:current", 400, `"code":"invalid"`},
 		{"GET", "/v1/similar/a%0Ab", 400, `"code":"invalid"`},
@@ -156,8 +159,8 @@ func TestServer(t *testing.T) {
 			labels map[string]string
 			want   float64
 		}{
-			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "200"}, 4},
-			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "404"}, 1},
+			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "200"}, 5},
+			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "404"}, 3},
 			{"recopub_http_requests_total", map[string]string{"route": "recommend", "code": "400"}, 2},
 			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "400"}, 11},
 			{"recopub_http_request_duration_seconds_count", map[string]string{"route": "recommend", "code": "200"}, 4},
