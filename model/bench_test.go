@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // synthetic draws about events interactions: items by a Zipf law (a few
@@ -134,6 +138,57 @@ func BenchmarkRecommend(b *testing.B) {
 				n++
 			}
 			b.ReportMetric(float64(n*nu)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}
+
+// cpuSeconds is the process's user and system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// benchPairs is the matrix of the (user, item) pairs file named by
+// RECOPUB_BENCH_PAIRS (written by `recopub eval --export-interactions`,
+// e.g. from the generator's 10M-event export), or else of 1M events of
+// synthetic's heavy-user data.
+func benchPairs(b *testing.B) (string, *Matrix) {
+	b.Helper()
+	path := os.Getenv("RECOPUB_BENCH_PAIRS")
+	if path == "" {
+		nu, ni, users, items := synthetic(1_000_000, 1)
+		return "synthetic-1M", NewMatrix(nu, ni, users, items, nil)
+	}
+	users, items, err := readPairs(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var nu, ni uint32
+	for k := range users {
+		nu, ni = max(nu, users[k]+1), max(ni, items[k]+1)
+	}
+	return filepath.Base(path), NewMatrix(int(nu), int(ni), users, items, nil)
+}
+
+// BenchmarkSimilarMetrics compares the model time of the sparse metrics on
+// one data set (see benchPairs), CPU time included since the machine may
+// be shared:
+//
+//	RECOPUB_BENCH_PAIRS=/tmp/s10m.pairs go test -run XXX -bench SimilarMetrics ./model/
+func BenchmarkSimilarMetrics(b *testing.B) {
+	name, m := benchPairs(b)
+	for _, metric := range []Metric{Cosine, RP3Beta, Jaccard, LLR} {
+		b.Run(fmt.Sprintf("%s/%v", name, metric), func(b *testing.B) {
+			opt := Options{Metric: metric, MaxUserItems: 500, Seed: 1}
+			b.ReportAllocs()
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				if _, err := Similar(b.Context(), m, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 		})
 	}
 }

@@ -38,6 +38,9 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 		newRow, err = easeRows(ctx, m, &opt)
 	case opt.Metric == Cosine && opt.Weighted, opt.Metric.cosineFamily():
 		newRow = weightedRows(m, &opt)
+	case opt.Metric == RP3Beta:
+		m, orig = relabel(m)
+		newRow = rp3Rows(m, &opt, orig)
 	default:
 		m, orig = relabel(m)
 		newRow = binaryRows(m, &opt, orig)
