@@ -20,7 +20,7 @@ type Options struct {
 
 	K1, B float64 // BM25 saturation and length normalisation; defaults 100 and 0.8 when 0
 
-	Lambda        float64 // EASE L2 regularisation; default 500 when 0
+	Lambda float64 // EASE L2 regularisation; default 500 when 0
 
 	// Alpha and Beta are rp3beta's exponents: the walk's transition
 	// probabilities are raised to Alpha (default 1) and the score of j is
@@ -28,7 +28,7 @@ type Options struct {
 	// 0 (Beta 0 is P3alpha, without the popularity penalty).
 	Alpha, Beta *float64
 
-	MaxDenseItems int     // EASE refuses matrices with more items; default 20000
+	MaxDenseItems int // EASE refuses matrices with more items; default 20000
 
 	// MaxUserItems > 0 down-samples users with more distinct items to a
 	// random subset of that size before anything is counted (see
