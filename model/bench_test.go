@@ -192,3 +192,65 @@ func BenchmarkSimilarMetrics(b *testing.B) {
 		})
 	}
 }
+
+// generatorShaped draws numUsers users of the generator's shape: most
+// users touch a handful of items (1 + a geometric number, mean 5.4), items
+// by a Zipf law over numItems.
+func generatorShaped(numUsers, numItems int, seed uint64) *Matrix {
+	r := rand.New(rand.NewPCG(seed, 2))
+	zipf := rand.NewZipf(r, 1.1, 10, uint64(numItems-1))
+	var users, items []uint32
+	for u := range numUsers {
+		deg := 1
+		for r.Float64() < 0.815 {
+			deg++
+		}
+		for range deg {
+			users = append(users, uint32(u))
+			items = append(items, uint32(zipf.Uint64()))
+		}
+	}
+	return NewMatrix(numUsers, numItems, users, items, nil)
+}
+
+// BenchmarkUserLists scores K=20 lists for every user: from top-200
+// rp3beta lists of 1M generator-shaped users (the lists' computation is
+// not timed), and from EASE's full B for 100k users of a 2,000-item
+// catalogue. The callback does nothing, so this is the compute part of
+// publishing per-user lists.
+func BenchmarkUserLists(b *testing.B) {
+	b.Run("lists/users=1M/items=200k/depth=200", func(b *testing.B) {
+		m := generatorShaped(1_000_000, 200_000, 1)
+		nb, err := Similar(b.Context(), m, Options{Metric: RP3Beta, TopN: 200})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchUserLists(b, m, nb)
+	})
+	b.Run("ease/users=100k/items=2000", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(3, 4))
+		m := randomMatrix(r, 100_000, 2000, 0.005, false)
+		w, err := FitEASE(b.Context(), m, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchUserLists(b, m, w)
+	})
+}
+
+func benchUserLists(b *testing.B, m *Matrix, src UserScorer) {
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	users := 0
+	for b.Loop() {
+		err := UserLists(b.Context(), m, src, UserListOptions{K: 20}, func(blk *UserBlock) error {
+			users += blk.Len()
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(users)/b.Elapsed().Seconds(), "users/s")
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+}
