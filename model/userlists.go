@@ -35,8 +35,14 @@ type UserListOptions struct {
 	BlockSize int      // users per block; default 1024 when 0
 }
 
-// DefaultUserK is the default length of a user's list.
-const DefaultUserK = 20
+// DefaultUserK is the default length of a user's list. DefaultUserDepth is
+// how many neighbours per item a caller should compute for scoring user
+// lists from neighbour lists: deeper than the published lists, since a
+// user's list sums several of them, and the tail of each still counts.
+const (
+	DefaultUserK     = 20
+	DefaultUserDepth = 200
+)
 
 func (o *UserListOptions) k() int         { return orDefault(o.K, DefaultUserK) }
 func (o *UserListOptions) blockSize() int { return orDefault(o.BlockSize, 1024) }
