@@ -216,9 +216,20 @@ func generatorShaped(numUsers, numItems int, seed uint64) *Matrix {
 // BenchmarkUserLists scores K=20 lists for every user: from top-200
 // rp3beta lists of 1M generator-shaped users (the lists' computation is
 // not timed), and from EASE's full B for 100k users of a 2,000-item
-// catalogue. The callback does nothing, so this is the compute part of
-// publishing per-user lists.
+// catalogue; with RECOPUB_BENCH_PAIRS also from the top-200 rp3beta lists
+// of that export. The callback does nothing, so this is the compute part
+// of publishing per-user lists.
 func BenchmarkUserLists(b *testing.B) {
+	if os.Getenv("RECOPUB_BENCH_PAIRS") != "" {
+		b.Run("lists/pairs/depth=200", func(b *testing.B) {
+			_, m := benchPairs(b)
+			nb, err := Similar(b.Context(), m, Options{Metric: RP3Beta, TopN: 200, MaxUserItems: 500, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchUserLists(b, m, nb)
+		})
+	}
 	b.Run("lists/users=1M/items=200k/depth=200", func(b *testing.B) {
 		m := generatorShaped(1_000_000, 200_000, 1)
 		nb, err := Similar(b.Context(), m, Options{Metric: RP3Beta, TopN: 200})
