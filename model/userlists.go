@@ -264,3 +264,35 @@ func (w *EASEWeights) userRow(m *Matrix, aff Affinity, k int) func(u int) []cand
 		return top.sorted()
 	}
 }
+
+// Fit is one metric's model as a job publishes it: the TopN lists of every
+// item, and the model per-user lists are scored from.
+type Fit struct {
+	Lists *Neighbors // what Similar returns for the same options
+	Users UserScorer // EASE's B, or the lists computed userDepth deep
+}
+
+// NewFit computes both in one pass: for EASE, B is fitted once and gives
+// both; for other metrics the lists are computed max(TopN, userDepth) deep
+// and Lists are their first TopN (see [Neighbors.Truncate]). userDepth <= 0
+// means DefaultUserDepth.
+func NewFit(ctx context.Context, m *Matrix, opt Options, userDepth int) (*Fit, error) {
+	if opt.Metric == EASE {
+		w, err := FitEASE(ctx, m, opt)
+		if err != nil {
+			return nil, err
+		}
+		nb, err := w.Neighbors(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &Fit{Lists: nb, Users: w}, nil
+	}
+	topN := opt.topN()
+	opt.TopN = max(topN, orDefault(max(userDepth, 0), DefaultUserDepth))
+	deep, err := Similar(ctx, m, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &Fit{Lists: deep.Truncate(topN), Users: deep}, nil
+}

@@ -261,3 +261,40 @@ func TestTruncate(t *testing.T) {
 		})
 	}
 }
+
+// TestNewFit: the published lists of a Fit are Similar's, and the model
+// for user lists is EASE's B or deeper lists.
+func TestNewFit(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	m := randomMatrix(r, 150, 60, 0.06, true)
+	for _, metric := range []Metric{RP3Beta, LLR, EASE} {
+		t.Run(metric.String(), func(t *testing.T) {
+			opt := Options{Metric: metric, TopN: 5}
+			f, err := NewFit(t.Context(), m, opt, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Similar(t.Context(), m, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.Lists, want) {
+				t.Fatal("Lists differ from Similar's")
+			}
+			switch src := f.Users.(type) {
+			case *EASEWeights:
+				if metric != EASE {
+					t.Fatalf("%v fit scores users from EASE weights", metric)
+				}
+			case *Neighbors:
+				deep, err := Similar(t.Context(), m, Options{Metric: metric, TopN: 30})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if metric == EASE || !reflect.DeepEqual(src, deep) {
+					t.Fatalf("%v: user model is not the top-30 lists", metric)
+				}
+			}
+		})
+	}
+}

@@ -374,25 +374,15 @@ func (c *evalCommand) evalMetric(ctx context.Context, m model.Metric, opt model.
 // fit returns the metric's top-N lists and what per-user lists are scored
 // from (nil without --user-lists).
 func (c *evalCommand) fit(ctx context.Context, train *model.Matrix, opt model.Options) (*model.Neighbors, model.UserScorer, error) {
-	switch {
-	case c.userLists == 0:
+	if c.userLists == 0 {
 		nb, err := model.Similar(ctx, train, opt)
 		return nb, nil, err
-	case opt.Metric == model.EASE:
-		w, err := model.FitEASE(ctx, train, opt)
-		if err != nil {
-			return nil, nil, err
-		}
-		nb, err := w.Neighbors(ctx)
-		return nb, w, err
 	}
-	topN := opt.TopN
-	opt.TopN = max(opt.TopN, c.userDepth)
-	deep, err := model.Similar(ctx, train, opt)
+	f, err := model.NewFit(ctx, train, opt, c.userDepth)
 	if err != nil {
 		return nil, nil, err
 	}
-	return deep.Truncate(topN), deep, nil
+	return f.Lists, f.Users, nil
 }
 
 func (r *evalReport) table(w io.Writer) {
