@@ -216,7 +216,8 @@ func generatorShaped(numUsers, numItems int, seed uint64) *Matrix {
 // BenchmarkUserLists scores K=20 lists for every user: from top-200
 // rp3beta lists of 1M generator-shaped users (the lists' computation is
 // not timed), and from EASE's full B for 100k users of a 2,000-item
-// catalogue; with RECOPUB_BENCH_PAIRS also from the top-200 rp3beta lists
+// catalogue and of 50k generator-shaped users of a 10,000-item one; with
+// RECOPUB_BENCH_PAIRS also from the top-200 rp3beta lists
 // of that export. The callback does nothing, so this is the compute part
 // of publishing per-user lists.
 func BenchmarkUserLists(b *testing.B) {
@@ -244,6 +245,18 @@ func BenchmarkUserLists(b *testing.B) {
 		w, err := FitEASE(b.Context(), m, Options{})
 		if err != nil {
 			b.Fatal(err)
+		}
+		benchUserLists(b, m, w)
+	})
+	// The scoring cost does not depend on B's values, so a large catalogue
+	// is measured with a random B instead of a fit (800 MB, no cubic fit).
+	b.Run("ease/users=50k/items=10k/random-B", func(b *testing.B) {
+		n := 10_000
+		m := generatorShaped(50_000, n, 1)
+		r := rand.New(rand.NewPCG(1, 2))
+		w := &EASEWeights{n: n, b: make([]float64, n*n)}
+		for k := range w.b {
+			w.b[k] = r.Float64() - 0.9
 		}
 		benchUserLists(b, m, w)
 	})
