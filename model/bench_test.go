@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // synthetic draws about events interactions: items by a Zipf law (a few
@@ -136,4 +140,141 @@ func BenchmarkRecommend(b *testing.B) {
 			b.ReportMetric(float64(n*nu)/b.Elapsed().Seconds(), "users/s")
 		})
 	}
+}
+
+// cpuSeconds is the process's user and system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// benchPairs is the matrix of the (user, item) pairs file named by
+// RECOPUB_BENCH_PAIRS (written by `recopub eval --export-interactions`,
+// e.g. from the generator's 10M-event export), or else of 1M events of
+// synthetic's heavy-user data.
+func benchPairs(b *testing.B) (string, *Matrix) {
+	b.Helper()
+	path := os.Getenv("RECOPUB_BENCH_PAIRS")
+	if path == "" {
+		nu, ni, users, items := synthetic(1_000_000, 1)
+		return "synthetic-1M", NewMatrix(nu, ni, users, items, nil)
+	}
+	users, items, err := readPairs(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var nu, ni uint32
+	for k := range users {
+		nu, ni = max(nu, users[k]+1), max(ni, items[k]+1)
+	}
+	return filepath.Base(path), NewMatrix(int(nu), int(ni), users, items, nil)
+}
+
+// BenchmarkSimilarMetrics compares the model time of the sparse metrics on
+// one data set (see benchPairs), CPU time included since the machine may
+// be shared:
+//
+//	RECOPUB_BENCH_PAIRS=/tmp/s10m.pairs go test -run XXX -bench SimilarMetrics ./model/
+func BenchmarkSimilarMetrics(b *testing.B) {
+	name, m := benchPairs(b)
+	for _, metric := range []Metric{Cosine, RP3Beta, Jaccard, LLR} {
+		b.Run(fmt.Sprintf("%s/%v", name, metric), func(b *testing.B) {
+			opt := Options{Metric: metric, MaxUserItems: 500, Seed: 1}
+			b.ReportAllocs()
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				if _, err := Similar(b.Context(), m, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+// generatorShaped draws numUsers users of the generator's shape: most
+// users touch a handful of items (1 + a geometric number, mean 5.4), items
+// by a Zipf law over numItems.
+func generatorShaped(numUsers, numItems int, seed uint64) *Matrix {
+	r := rand.New(rand.NewPCG(seed, 2))
+	zipf := rand.NewZipf(r, 1.1, 10, uint64(numItems-1))
+	var users, items []uint32
+	for u := range numUsers {
+		deg := 1
+		for r.Float64() < 0.815 {
+			deg++
+		}
+		for range deg {
+			users = append(users, uint32(u))
+			items = append(items, uint32(zipf.Uint64()))
+		}
+	}
+	return NewMatrix(numUsers, numItems, users, items, nil)
+}
+
+// BenchmarkUserLists scores K=20 lists for every user: from top-200
+// rp3beta lists of 1M generator-shaped users (the lists' computation is
+// not timed), and from EASE's full B for 100k users of a 2,000-item
+// catalogue and of 50k generator-shaped users of a 10,000-item one; with
+// RECOPUB_BENCH_PAIRS also from the top-200 rp3beta lists
+// of that export. The callback does nothing, so this is the compute part
+// of publishing per-user lists.
+func BenchmarkUserLists(b *testing.B) {
+	if os.Getenv("RECOPUB_BENCH_PAIRS") != "" {
+		b.Run("lists/pairs/depth=200", func(b *testing.B) {
+			_, m := benchPairs(b)
+			nb, err := Similar(b.Context(), m, Options{Metric: RP3Beta, TopN: 200, MaxUserItems: 500, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchUserLists(b, m, nb)
+		})
+	}
+	b.Run("lists/users=1M/items=200k/depth=200", func(b *testing.B) {
+		m := generatorShaped(1_000_000, 200_000, 1)
+		nb, err := Similar(b.Context(), m, Options{Metric: RP3Beta, TopN: 200})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchUserLists(b, m, nb)
+	})
+	b.Run("ease/users=100k/items=2000", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(3, 4))
+		m := randomMatrix(r, 100_000, 2000, 0.005, false)
+		w, err := FitEASE(b.Context(), m, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchUserLists(b, m, w)
+	})
+	// The scoring cost does not depend on B's values, so a large catalogue
+	// is measured with a random B instead of a fit (800 MB, no cubic fit).
+	b.Run("ease/users=50k/items=10k/random-B", func(b *testing.B) {
+		n := 10_000
+		m := generatorShaped(50_000, n, 1)
+		r := rand.New(rand.NewPCG(1, 2))
+		w := &EASEWeights{n: n, b: make([]float64, n*n)}
+		for k := range w.b {
+			w.b[k] = r.Float64() - 0.9
+		}
+		benchUserLists(b, m, w)
+	})
+}
+
+func benchUserLists(b *testing.B, m *Matrix, src UserScorer) {
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	users := 0
+	for b.Loop() {
+		err := UserLists(b.Context(), m, src, UserListOptions{K: 20}, func(blk *UserBlock) error {
+			users += blk.Len()
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(users)/b.Elapsed().Seconds(), "users/s")
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 }

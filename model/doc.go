@@ -43,6 +43,13 @@
 //	pmi        log2(N c_ij / (c_i c_j))
 //	llr        Dunning's G² on k11=c_ij, k12=c_i-c_ij, k21=c_j-c_ij,
 //	           k22=N-c_i-c_j+c_ij, as Mahout computes it ([LogLikelihoodRatio])
+//	rp3beta    c_i^-α · c_j^-β · Σ over users u of both of deg(u)^-α
+//	           (Options.Alpha, Options.Beta; deg(u) = items of u)
+//
+// rp3beta is the random walk i -> u -> j of Christoffel et al. (2015) as
+// the reference implementation of Ferrari Dacrema et al. (RecSys 2019)
+// computes it: P_iu · P_ui with both transition matrices row-normalised
+// and raised elementwise to α, column j divided by c_j^β.
 //
 // N counts only users with items, so that users who exist in the id space
 // but never did anything do not inflate pmi and llr. Cosine is evaluated as
@@ -107,6 +114,14 @@
 // cosine and bm25 and 40 million for llr. Scoring the 92M distinct (i, j)
 // pairs there costs about as much as counting. MaxUserItems=500 cut the
 // 172M steps to 67M.
+//
+// # Per-user lists
+//
+// [UserLists] scores every user's top-K unseen items from a [UserScorer]:
+// from [*Neighbors] by SAR's sum (as [Recommend]), from [*EASEWeights]
+// ([FitEASE]) by the user's row times the whole of B. It streams blocks of
+// users in order to a callback, so memory does not grow with the number of
+// users. [Neighbors.Truncate] cuts deep lists to the published depth.
 //
 // # EASE
 //

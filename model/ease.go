@@ -10,19 +10,61 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// easeRows fits Steck's EASE and returns rows that offer, for item i, every
-// other item j with weight B_ij = -P_ij / P_jj > 0, where
-// P = (XᵀX + λI)⁻¹. Row i of B says how much having i predicts j, which is
-// the direction a "users who have i" list wants.
-//
-// The Gram matrix is built densely from the sparse rows, factorised with
-// gonum's Cholesky and inverted in place, so the peak is two n x n float64
-// matrices. The factorisation cannot be interrupted; ctx is checked around
-// it.
-func easeRows(ctx context.Context, m *Matrix, opt *Options) (func() rowFunc, error) {
+// EASEWeights is a fitted EASE model: Steck's item x item matrix B,
+// B_ij = -P_ij / P_jj with P = (XᵀX + λI)⁻¹ and a zero diagonal. Row i says
+// how much having i predicts each j. It holds NumItems² float64s; user
+// lists can be scored from all of it ([UserLists]), and Similar keeps the
+// positive entries of each row.
+type EASEWeights struct {
+	n   int
+	b   []float64 // row-major
+	m   *Matrix   // the (down-sampled) matrix it was fitted on
+	opt Options
+}
+
+// NumItems returns the number of items, the size of B.
+func (w *EASEWeights) NumItems() int { return w.n }
+
+// Row returns row i of B. It aliases w.
+func (w *EASEWeights) Row(i int) []float64 { return w.b[i*w.n : (i+1)*w.n : (i+1)*w.n] }
+
+// FitEASE fits EASE on m with opt (Lambda, Weighted, MaxUserItems, Seed,
+// MaxDenseItems, Workers; opt.Metric is ignored). Above opt.MaxDenseItems it
+// returns a [DenseSizeError].
+func FitEASE(ctx context.Context, m *Matrix, opt Options) (*EASEWeights, error) {
+	if m == nil {
+		return nil, errors.New("ease: nil matrix")
+	}
+	opt.Metric = EASE
+	if err := opt.validate(); err != nil {
+		return nil, fmt.Errorf("ease: %w", err)
+	}
+	if limit := opt.maxDenseItems(); m.NumItems > limit {
+		return nil, &DenseSizeError{Items: m.NumItems, MaxItems: limit}
+	}
+	return fitEASE(ctx, m.Downsample(opt.MaxUserItems, opt.Seed), &opt)
+}
+
+// Neighbors returns the lists Similar computes for EASE with the options
+// w was fitted with: the TopN largest positive entries of each row of B.
+func (w *EASEWeights) Neighbors(ctx context.Context) (*Neighbors, error) {
+	workers := w.opt.workers()
+	nb, err := forEachRow(ctx, w.m, splitWork(w.m, w.m, workers, int64(w.n)), workers, w.opt.topN(), w.rows, nil, w.opt.Progress)
+	if err != nil {
+		return nil, fmt.Errorf("similar %s: %w", EASE, err)
+	}
+	return nb, nil
+}
+
+// fitEASE builds the Gram matrix densely from the sparse rows, factorises
+// it with gonum's Cholesky, inverts it in place and turns P into B, so
+// the peak is two n x n float64 matrices. The factorisation cannot be
+// interrupted; ctx is checked around it.
+func fitEASE(ctx context.Context, m *Matrix, opt *Options) (*EASEWeights, error) {
 	n := m.NumItems
+	w := &EASEWeights{n: n, m: m, opt: *opt}
 	if n == 0 {
-		return func() rowFunc { return func(int, *topK) {} }, nil
+		return w, nil
 	}
 	p := make([]float64, n*n)
 	if err := gram(ctx, m, opt, p); err != nil {
@@ -40,7 +82,13 @@ func easeRows(ctx context.Context, m *Matrix, opt *Options) (func() rowFunc, err
 		return nil, fmt.Errorf("ease: invert gram matrix: %w", err)
 	}
 	chol.Reset()
-	// InverseTo fills the upper triangle; mirror it so rows are contiguous.
+	diag := make([]float64, n)
+	for j := range n {
+		diag[j] = p[j*n+j]
+	}
+	// InverseTo fills the upper triangle; mirror it so rows are contiguous,
+	// then divide by the diagonal (a second pass: the first reads the upper
+	// triangle the second rewrites).
 	err := parallelFor(ctx, n, opt.workers(), func(i int) {
 		for j := range i {
 			p[i*n+j] = p[j*n+i]
@@ -49,31 +97,42 @@ func easeRows(ctx context.Context, m *Matrix, opt *Options) (func() rowFunc, err
 	if err != nil {
 		return nil, fmt.Errorf("ease: %w", err)
 	}
-	diag := make([]float64, n)
-	for j := range n {
-		diag[j] = p[j*n+j]
+	err = parallelFor(ctx, n, opt.workers(), func(i int) {
+		row := p[i*n : (i+1)*n]
+		for j := range row {
+			row[j] = -row[j] / diag[j]
+		}
+		row[i] = 0
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ease: %w", err)
 	}
-	minSupport, minScore := opt.minSupport(), opt.MinScore
-	return func() rowFunc {
-		acc := newAccumulator(n)
-		return func(i int, top *topK) {
-			acc.cooccur(m, m, i) // only for the counts reported with each neighbour
-			row := p[i*n : (i+1)*n]
-			for j, pij := range row {
-				c := acc.counts[j]
-				if j == i || c < minSupport {
-					continue
-				}
-				s := -pij / diag[j]
-				if s > 0 && s >= minScore {
-					top.push(candidate{score: s, item: uint32(j), count: c})
-				}
+	w.b = p
+	return w, nil
+}
+
+// rows offers, for item i, every other item j with B_ij > 0. Row i of B
+// says how much having i predicts j, which is the direction a "users who
+// have i" list wants.
+func (w *EASEWeights) rows() rowFunc {
+	m, n := w.m, w.n
+	minSupport, minScore := w.opt.minSupport(), w.opt.MinScore
+	acc := newAccumulator(n)
+	return func(i int, top *topK) {
+		acc.cooccur(m, m, i) // only for the counts reported with each neighbour
+		for j, s := range w.Row(i) {
+			c := acc.counts[j]
+			if j == i || c < minSupport {
+				continue
 			}
-			for _, j := range acc.touched {
-				acc.counts[j] = 0
+			if s > 0 && s >= minScore {
+				top.push(candidate{score: s, item: uint32(j), count: c})
 			}
 		}
-	}, nil
+		for _, j := range acc.touched {
+			acc.counts[j] = 0
+		}
+	}
 }
 
 // gram writes XᵀX into the dense n x n slice g, row i by row i in parallel:

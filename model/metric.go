@@ -12,7 +12,8 @@ type Metric int
 
 // The metrics. Count through LLR are functions of the binary counts c_i,
 // c_j, c_ij and N; BM25 and TFIDF are cosines of re-weighted item columns;
-// EASE is a dense linear model.
+// EASE is a dense linear model; RP3Beta is a three-step random walk with a
+// popularity penalty.
 const (
 	Count Metric = iota
 	Cosine
@@ -24,6 +25,7 @@ const (
 	BM25
 	TFIDF
 	EASE
+	RP3Beta
 )
 
 var metricNames = [...]string{
@@ -37,6 +39,7 @@ var metricNames = [...]string{
 	BM25:      "bm25",
 	TFIDF:     "tfidf",
 	EASE:      "ease",
+	RP3Beta:   "rp3beta",
 }
 
 // Metrics returns every metric, in declaration order.

@@ -132,3 +132,25 @@ func selectBest(c []candidate, k int) {
 		}
 	}
 }
+
+// Truncate returns the first n neighbours of every list, in a new
+// Neighbors. Lists are ranked by a total order, so the top n of lists
+// computed with TopN >= n are the lists Similar computes with TopN = n:
+// one computation can serve deep lists for user scoring and the lists
+// that are published.
+func (n *Neighbors) Truncate(k int) *Neighbors {
+	out := &Neighbors{Ptr: make([]int64, len(n.Ptr))}
+	for i := range n.NumItems() {
+		out.Ptr[i+1] = out.Ptr[i] + min(n.Ptr[i+1]-n.Ptr[i], int64(max(k, 0)))
+	}
+	total := out.Ptr[len(out.Ptr)-1]
+	out.Item, out.Score, out.Count = make([]uint32, 0, total), make([]float64, 0, total), make([]uint32, 0, total)
+	for i := range n.NumItems() {
+		lo := n.Ptr[i]
+		hi := lo + out.Ptr[i+1] - out.Ptr[i]
+		out.Item = append(out.Item, n.Item[lo:hi]...)
+		out.Score = append(out.Score, n.Score[lo:hi]...)
+		out.Count = append(out.Count, n.Count[lo:hi]...)
+	}
+	return out
+}

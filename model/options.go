@@ -20,8 +20,15 @@ type Options struct {
 
 	K1, B float64 // BM25 saturation and length normalisation; defaults 100 and 0.8 when 0
 
-	Lambda        float64 // EASE L2 regularisation; default 500 when 0
-	MaxDenseItems int     // EASE refuses matrices with more items; default 20000
+	Lambda float64 // EASE L2 regularisation; default 500 when 0
+
+	// Alpha and Beta are rp3beta's exponents: the walk's transition
+	// probabilities are raised to Alpha (default 1) and the score of j is
+	// divided by c_j^Beta (default 0.5). Nil means the default; both may be
+	// 0 (Beta 0 is P3alpha, without the popularity penalty).
+	Alpha, Beta *float64
+
+	MaxDenseItems int // EASE refuses matrices with more items; default 20000
 
 	// MaxUserItems > 0 down-samples users with more distinct items to a
 	// random subset of that size before anything is counted (see
@@ -43,12 +50,24 @@ const (
 	DefaultB             = 0.8
 	DefaultLambda        = 500
 	DefaultMaxDenseItems = 20000
+	DefaultAlpha         = 1.0
+	DefaultBeta          = 0.5
 )
 
 func (o *Options) topN() int       { return orDefault(o.TopN, DefaultTopN) }
 func (o *Options) k1() float64     { return orDefault(o.K1, DefaultK1) }
 func (o *Options) b() float64      { return orDefault(o.B, DefaultB) }
 func (o *Options) lambda() float64 { return orDefault(o.Lambda, DefaultLambda) }
+
+func (o *Options) alpha() float64 { return orDefaultPtr(o.Alpha, DefaultAlpha) }
+func (o *Options) beta() float64  { return orDefaultPtr(o.Beta, DefaultBeta) }
+
+func orDefaultPtr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
 
 func (o *Options) maxDenseItems() int { return orDefault(o.MaxDenseItems, DefaultMaxDenseItems) }
 
@@ -88,6 +107,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("options: bm25 needs k1 >= 0 and 0 <= b <= 1, got k1=%g b=%g", o.K1, o.B)
 	case o.Lambda < 0:
 		return fmt.Errorf("options: negative lambda %g", o.Lambda)
+	case !(o.alpha() >= 0 && o.alpha() <= maxExponent) || !(o.beta() >= 0 && o.beta() <= maxExponent):
+		return fmt.Errorf("options: rp3beta needs 0 <= alpha, beta <= %d, got alpha=%g beta=%g", maxExponent, o.alpha(), o.beta())
 	case o.MaxDenseItems < 0:
 		return fmt.Errorf("options: negative max-dense-items %d", o.MaxDenseItems)
 	case o.MaxUserItems < 0:
@@ -95,6 +116,10 @@ func (o *Options) validate() error {
 	}
 	return nil
 }
+
+// maxExponent bounds Alpha and Beta: a score multiplies three powers
+// c^-x, and with larger exponents they underflow to zero on large counts.
+const maxExponent = 20
 
 // DenseSizeError is returned when EASE is asked for more items than
 // Options.MaxDenseItems allows.

@@ -73,16 +73,7 @@ func Recommend(ctx context.Context, train *Matrix, nb *Neighbors, users []uint32
 		return nil, fmt.Errorf("recommend: %d neighbour lists for %d items", nb.NumItems(), train.NumItems)
 	}
 	return rankUsers(ctx, train, users, k, workers, func(s *userScratch, u int) {
-		for p := train.UserPtr[u]; p < train.UserPtr[u+1]; p++ {
-			a := 1.0
-			if aff == AffinityWeighted {
-				a = float64(train.UserVal[p])
-			}
-			items, scores, _ := nb.List(int(train.UserItem[p]))
-			for q, j := range items {
-				s.add(j, a*scores[q])
-			}
-		}
+		sarScore(s, train, nb, u, aff)
 	})
 }
 
@@ -106,20 +97,63 @@ func RecommendLists(ctx context.Context, train *Matrix, lists *Neighbors, group 
 	})
 }
 
-// userScratch is one worker's dense score row.
+// userScratch is one worker's dense score row. Score and mark share a
+// cell, so adding to a new item costs one cache miss, not two.
 type userScratch struct {
-	score   []float64
-	hit     []bool
+	cell    []scoreCell
 	touched []uint32
 	top     topK
 }
 
+type scoreCell struct {
+	score float64
+	hit   bool
+}
+
 func (s *userScratch) add(j uint32, v float64) {
-	if !s.hit[j] {
-		s.hit[j] = true
+	c := &s.cell[j]
+	if !c.hit {
+		c.hit = true
 		s.touched = append(s.touched, j)
 	}
-	s.score[j] += v
+	c.score += v
+}
+
+// rank runs score for user u, drops the user's own items and returns the
+// k best, best first, in a buffer reused by the next call.
+func (s *userScratch) rank(train *Matrix, u, k int, score func(s *userScratch, u int)) []candidate {
+	s.touched = s.touched[:0]
+	score(s, u)
+	for _, i := range train.UserItem[train.UserPtr[u]:train.UserPtr[u+1]] {
+		s.cell[i] = scoreCell{} // seen: cleared, then skipped below
+	}
+	s.top.reset(k)
+	for _, j := range s.touched {
+		if c := s.cell[j]; c.hit {
+			s.top.push(candidate{score: c.score, item: j})
+		}
+		s.cell[j] = scoreCell{}
+	}
+	return s.top.sorted()
+}
+
+func newUserScratch(numItems int) *userScratch {
+	return &userScratch{cell: make([]scoreCell, numItems)}
+}
+
+// sarScore adds user u's SAR scores from the lists nb to s: for each item
+// i of u in train, a_ui times the score of each j in i's list.
+func sarScore(s *userScratch, train *Matrix, nb *Neighbors, u int, aff Affinity) {
+	for p := train.UserPtr[u]; p < train.UserPtr[u+1]; p++ {
+		a := 1.0
+		if aff == AffinityWeighted {
+			a = float64(train.UserVal[p])
+		}
+		items, scores, _ := nb.List(int(train.UserItem[p]))
+		for q, j := range items {
+			s.add(j, a*scores[q])
+		}
+	}
 }
 
 // rankUsers runs score for each user, drops the user's own items, keeps the
@@ -144,28 +178,14 @@ func rankUsers(ctx context.Context, train *Matrix, users []uint32, k, workers in
 	var wg sync.WaitGroup
 	for range min(workers, (len(users)+chunk-1)/chunk) {
 		wg.Go(func() {
-			s := &userScratch{score: make([]float64, train.NumItems), hit: make([]bool, train.NumItems)}
+			s := newUserScratch(train.NumItems)
 			for ctx.Err() == nil {
 				lo := int(next.Add(chunk) - chunk)
 				if lo >= len(users) {
 					return
 				}
 				for x := lo; x < min(lo+chunk, len(users)); x++ {
-					u := int(users[x])
-					s.touched = s.touched[:0]
-					score(s, u)
-					for p := train.UserPtr[u]; p < train.UserPtr[u+1]; p++ {
-						s.score[train.UserItem[p]] = 0 // seen: zeroed, then skipped below
-						s.hit[train.UserItem[p]] = false
-					}
-					s.top.reset(k)
-					for _, j := range s.touched {
-						if s.hit[j] {
-							s.top.push(candidate{score: s.score[j], item: j})
-						}
-						s.score[j], s.hit[j] = 0, false
-					}
-					best := s.top.sorted()
+					best := s.rank(train, int(users[x]), k, score)
 					lens[x] = int32(len(best))
 					for q, c := range best {
 						items[x*k+q], scores[x*k+q] = c.item, c.score

@@ -50,6 +50,8 @@ func refScores(tb testing.TB, m *Matrix, opt Options) (score, co *mat.Dense) {
 		}
 	case EASE:
 		return refEASE(tb, bin, val, opt), co
+	case RP3Beta:
+		return refRP3Beta(bin, opt), co
 	}
 	for i := range ni {
 		for j := range ni {
@@ -177,6 +179,43 @@ func refEASE(tb testing.TB, bin, val *mat.Dense, opt Options) *mat.Dense {
 		}
 	}
 	return b
+}
+
+// refRP3Beta is the reference implementation's RP3beta, densely: P_ui is
+// the binary matrix with rows normalised to sum 1, P_iu its transpose
+// normalised the same way, both raised elementwise to alpha;
+// W = P_iu · P_ui, and column j is divided by c_j^beta.
+func refRP3Beta(bin *mat.Dense, opt Options) *mat.Dense {
+	rowNormPow := func(x mat.Matrix) *mat.Dense {
+		out := mat.DenseCopyOf(x)
+		r, _ := out.Dims()
+		for i := range r {
+			row := out.RawRowView(i)
+			sum := 0.0
+			for _, v := range row {
+				sum += v
+			}
+			for k, v := range row {
+				if v != 0 {
+					row[k] = math.Pow(v/sum, opt.alpha())
+				}
+			}
+		}
+		return out
+	}
+	pui, piu := rowNormPow(bin), rowNormPow(bin.T())
+	var w mat.Dense
+	w.Mul(piu, pui)
+	n, _ := w.Dims()
+	for j := range n {
+		pop := mat.Sum(bin.ColView(j))
+		for i := range n {
+			if pop > 0 {
+				w.Set(i, j, w.At(i, j)/math.Pow(pop, opt.beta()))
+			}
+		}
+	}
+	return &w
 }
 
 // refSimilar is Similar by brute force: every pair scored, filtered, fully

@@ -23,34 +23,29 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 		return nil, fmt.Errorf("similar: %w", err)
 	}
 	if opt.Metric == EASE {
-		if limit := opt.maxDenseItems(); m.NumItems > limit {
-			return nil, &DenseSizeError{Items: m.NumItems, MaxItems: limit}
+		w, err := FitEASE(ctx, m, opt)
+		if err != nil {
+			return nil, err
 		}
+		return w.Neighbors(ctx)
 	}
 	m = m.Downsample(opt.MaxUserItems, opt.Seed)
 	var (
 		newRow func() rowFunc
 		orig   []uint32
-		err    error
 	)
 	switch {
-	case opt.Metric == EASE:
-		newRow, err = easeRows(ctx, m, &opt)
 	case opt.Metric == Cosine && opt.Weighted, opt.Metric.cosineFamily():
 		newRow = weightedRows(m, &opt)
+	case opt.Metric == RP3Beta:
+		m, orig = relabel(m)
+		newRow = rp3Rows(m, &opt, orig)
 	default:
 		m, orig = relabel(m)
 		newRow = binaryRows(m, &opt, orig)
 	}
-	if err != nil {
-		return nil, err
-	}
-	var extra int64 // EASE scans a dense row per item
-	if opt.Metric == EASE {
-		extra = int64(m.NumItems)
-	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, extra), workers, opt.topN(), newRow, orig, opt.Progress)
+	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, 0), workers, opt.topN(), newRow, orig, opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}

@@ -47,6 +47,12 @@ func TestSimilarHand(t *testing.T) {
 		// Tables (1,1,2,0) and (2,0,1,1) are row swaps: a tie, broken by id.
 		{"llr", Options{Metric: LLR, TopN: 2}, 2, []uint32{0, 1},
 			[]float64{LogLikelihoodRatio(2, 0, 1, 1), LogLikelihoodRatio(2, 0, 1, 1)}, []uint32{1, 2}},
+		// Item 3's users are u2 (3 items) and u3 (2 items): W_3j =
+		// c_3^-1 · c_j^-0.5 · (sum of 1/deg(u) over the users of both).
+		{"rp3beta", Options{Metric: RP3Beta}, 3, []uint32{0, 2, 1},
+			[]float64{0.5 * 0.5 / math.Sqrt(3), 0.5 / 3 / math.Sqrt(2), 0.5 / 3 / math.Sqrt(3)}, []uint32{1, 1, 1}},
+		{"rp3beta beta 0", Options{Metric: RP3Beta, Beta: ptr(0.0)}, 3, []uint32{0, 1, 2},
+			[]float64{0.25, 0.5 / 3, 0.5 / 3}, []uint32{1, 1, 1}},
 		{"min score", Options{Metric: Jaccard, MinScore: 0.3}, 2, []uint32{1, 3}, []float64{2.0 / 3, 1.0 / 3}, []uint32{2, 1}},
 	}
 	for _, tt := range tests {
@@ -92,6 +98,8 @@ func TestSimilarReference(t *testing.T) {
 				Lambda:     []float64{0, 1, 10}[r.IntN(3)],
 				K1:         []float64{0, 1.2}[r.IntN(2)],
 				B:          []float64{0, 0.75}[r.IntN(2)],
+				Alpha:      []*float64{nil, ptr(0.0), ptr(0.5), ptr(1.5)}[r.IntN(4)],
+				Beta:       []*float64{nil, ptr(0.0), ptr(0.25), ptr(1.0)}[r.IntN(4)],
 			}
 			exact := metric <= PMI && metric != Cosine
 			if r.IntN(3) == 0 {
@@ -113,6 +121,8 @@ func TestSimilarReference(t *testing.T) {
 		}
 	}
 }
+
+func ptr(v float64) *float64 { return &v }
 
 func minScoreFor(m Metric) float64 {
 	switch m {

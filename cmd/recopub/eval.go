@@ -42,6 +42,9 @@ type evalCommand struct {
 	sweepOut string
 	report   string
 
+	userLists int // K of the per-user lists scored alongside the item lists; 0: off
+	userDepth int // neighbours per item the per-user lists are scored from
+
 	// parsed
 	metricList []model.Metric
 	splitOpt   model.SplitOptions
@@ -60,6 +63,8 @@ func (c *evalCommand) flags() *flag.FlagSet {
 	fs.IntVar(&c.n, "n", 1, "last-n: items held out per user")
 	fs.StringVar(&c.affinity, "affinity", "weighted", "user affinity: weighted (event weights, decayed with --half-life-days) or binary")
 	fs.IntVar(&c.k, "k", 10, "recommendations per user that are scored")
+	fs.IntVar(&c.userLists, "user-lists", 0, "also score per-user lists of this length as run would publish them (ease: the user's history times the whole model; other metrics: from --user-depth neighbours per item); 0: off")
+	fs.IntVar(&c.userDepth, "user-depth", model.DefaultUserDepth, "neighbours per item that per-user lists are scored from (not ease)")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
 	fs.StringVar(&c.export, "export-interactions", "", "write the loaded (user, item) pairs to this file as little-endian uint32 pairs and exit (for testdata/peers)")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
@@ -148,6 +153,10 @@ func (c *evalCommand) validate() error {
 	switch {
 	case c.k <= 0:
 		return usagef("--k %d: want a positive number", c.k)
+	case c.userLists < 0:
+		return usagef("--user-lists %d: want a list length, or 0 for none", c.userLists)
+	case c.userDepth <= 0:
+		return usagef("--user-depth %d: want a positive number", c.userDepth)
 	case !(c.ratio > 0 && c.ratio < 1):
 		return usagef("--ratio %g: want a share between 0 and 1", c.ratio)
 	case c.n <= 0:
@@ -191,14 +200,18 @@ type evalReport struct {
 	TestPairs   int     `json:"test_pairs"`
 	Users       int     `json:"users"`
 	ColdUsers   int     `json:"cold_users"`
+	UserLists   int     `json:"user_lists,omitempty"`
+	UserDepth   int     `json:"user_depth,omitempty"`
 
 	model.Evaluation
 	Models []evalRow `json:"models"`
 }
 
-// evalRow is one line of the table: a baseline or a metric.
+// evalRow is one line of the table: a baseline, a metric's item lists or
+// its per-user lists.
 type evalRow struct {
 	Model string `json:"model"`
+	lists string // "item" or "users@K", for the sweep
 	model.Evaluation
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error,omitempty"`
@@ -222,11 +235,11 @@ func (c *evalCommand) evaluate(ctx context.Context, ds *features.Dataset, profil
 	}
 	rep.Models = rows
 	for _, m := range c.metricList {
-		row, err := c.evalMetric(ctx, m, c.model.opt, d.train, d.split.Test, d.users)
+		mrows, err := c.evalMetric(ctx, m, c.model.opt, d.train, d.split.Test, d.users)
 		if err != nil {
 			return nil, nil, err
 		}
-		rep.Models = append(rep.Models, row)
+		rep.Models = append(rep.Models, mrows...)
 	}
 	if len(c.metricList) > 0 {
 		rep.Evaluation = rep.Models[len(rows)].Evaluation
@@ -264,6 +277,9 @@ func (c *evalCommand) prepare(ds *features.Dataset) (*evalData, *evalReport, err
 		Split: c.splitOpt.Mode.String(), Seed: c.splitOpt.Seed, K: c.k, TopN: c.model.opt.TopN,
 		Affinity: c.aff.String(), HalfLife: c.model.halfLifeDays,
 		TrainEvents: h.Train.Len(), TestPairs: h.Test.NNZ(), Users: len(users), ColdUsers: h.ColdUsers,
+	}
+	if c.userLists > 0 {
+		rep.UserLists, rep.UserDepth = c.userLists, c.userDepth
 	}
 	switch c.splitOpt.Mode {
 	case model.SplitUserStratified:
@@ -313,32 +329,66 @@ func (c *evalCommand) baselines(ctx context.Context, ds *features.Dataset, profi
 	return append(rows, seg), nil
 }
 
-// evalMetric computes one metric's lists from train and scores them. A
-// model that refuses the data (EASE above --max-dense-items) becomes a
-// row with its error, so the other rows still print.
-func (c *evalCommand) evalMetric(ctx context.Context, m model.Metric, opt model.Options, train, test *model.Matrix, users []uint32) (evalRow, error) {
+// evalMetric computes one metric's lists from train and scores them: a
+// row for the item lists, scored like SAR, and with --user-lists a row for
+// the per-user lists as run would publish them. Both come from one fit:
+// EASE's B gives its top-N lists and the users' full-model scores; other
+// metrics are computed --user-depth deep once, and the item lists are the
+// top-N of those. A model that refuses the data (EASE above
+// --max-dense-items) becomes a row with its error, so the other rows still
+// print.
+func (c *evalCommand) evalMetric(ctx context.Context, m model.Metric, opt model.Options, train, test *model.Matrix, users []uint32) ([]evalRow, error) {
 	t := time.Now()
-	row := evalRow{Model: m.String()}
+	row := evalRow{Model: m.String(), lists: "item"}
 	opt.Metric = m
-	nb, err := model.Similar(ctx, train, opt)
+	nb, src, err := c.fit(ctx, train, opt)
 	var dse *model.DenseSizeError
 	if errors.As(err, &dse) {
 		row.Error = err.Error()
-		return row, nil
+		return []evalRow{row}, nil
 	}
 	if err != nil {
-		return row, fmt.Errorf("eval %v: %w", m, err)
+		return nil, fmt.Errorf("eval %v: %w", m, err)
 	}
 	recs, err := model.Recommend(ctx, train, nb, users, c.k, c.aff, opt.Workers)
 	if err != nil {
-		return row, fmt.Errorf("eval %v: %w", m, err)
+		return nil, fmt.Errorf("eval %v: %w", m, err)
 	}
 	if row.Evaluation, err = model.Evaluate(test, recs, train, c.k); err != nil {
-		return row, fmt.Errorf("eval %v: %w", m, err)
+		return nil, fmt.Errorf("eval %v: %w", m, err)
 	}
 	row.Seconds = time.Since(t).Seconds()
 	c.log.Info("eval", "metric", m.String(), "precision", row.Precision, "seconds", row.Seconds)
-	return row, nil
+	if c.userLists == 0 {
+		return []evalRow{row}, nil
+	}
+	t = time.Now()
+	lists := fmt.Sprintf("users@%d", c.userLists)
+	urow := evalRow{Model: m.String() + " " + lists, lists: lists}
+	urecs, err := model.UserRecommendations(ctx, train, src,
+		model.UserListOptions{K: c.userLists, Users: users, Affinity: c.aff, Workers: opt.Workers})
+	if err != nil {
+		return nil, fmt.Errorf("eval %v user lists: %w", m, err)
+	}
+	if urow.Evaluation, err = model.Evaluate(test, urecs, train, c.k); err != nil {
+		return nil, fmt.Errorf("eval %v user lists: %w", m, err)
+	}
+	urow.Seconds = time.Since(t).Seconds()
+	return []evalRow{row, urow}, nil
+}
+
+// fit returns the metric's top-N lists and what per-user lists are scored
+// from (nil without --user-lists).
+func (c *evalCommand) fit(ctx context.Context, train *model.Matrix, opt model.Options) (*model.Neighbors, model.UserScorer, error) {
+	if c.userLists == 0 {
+		nb, err := model.Similar(ctx, train, opt)
+		return nb, nil, err
+	}
+	f, err := model.NewFit(ctx, train, opt, c.userDepth)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.Lists, f.Users, nil
 }
 
 func (r *evalReport) table(w io.Writer) {
@@ -355,7 +405,11 @@ func (r *evalReport) table(w io.Writer) {
 	if r.ColdUsers > 0 {
 		fmt.Fprintf(w, " (%d cold users left out)", r.ColdUsers)
 	}
-	fmt.Fprintf(w, "\nk %d, top-n %d, affinity %s, half-life %g days\n\n", r.K, r.TopN, r.Affinity, r.HalfLife)
+	fmt.Fprintf(w, "\nk %d, top-n %d, affinity %s, half-life %g days", r.K, r.TopN, r.Affinity, r.HalfLife)
+	if r.UserLists > 0 {
+		fmt.Fprintf(w, ", user lists %d (depth %d)", r.UserLists, r.UserDepth)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "model\tprecision@k\trecall@k\tndcg@k\tmap\tmap@k\tcoverage\tmean pop\tusers\tseconds\t")
 	for _, row := range r.Models {

@@ -72,6 +72,10 @@ func TestEvalUsage(t *testing.T) {
 		{"--affinity", "decayed"},
 		{"--k", "0"},
 		{"--ratio", "1"},
+		{"--user-lists", "-1"},
+		{"--user-depth", "0"},
+		{"--beta", "-0.5"},
+		{"--alpha", "NaN"},
 		{"--segment-cols", "membership_status"}, // no --profiles
 	} {
 		dir := "testdata-does-not-matter"
@@ -101,5 +105,41 @@ func TestEvalExportInteractions(t *testing.T) {
 	}
 	if u := binary.LittleEndian.Uint32(b); u >= 500 {
 		t.Errorf("first user id %d is not a dense id", u)
+	}
+}
+
+// TestEvalUserLists: --user-lists adds a per-user row after each metric's
+// item-list row. With --user-depth equal to --top-n and lists as long as
+// k, the per-user lists from neighbour lists are exactly what the item-list
+// row scores, so the two rows agree; EASE's come from the whole model.
+func TestEvalUserLists(t *testing.T) {
+	groceries := filepath.Join("..", "..", "testdata", "eval", "groceries.parquet")
+	code, stdout, stderr := run(t, "eval", "--events", groceries, "--metric", "jaccard,rp3beta,ease",
+		"--user-lists", "10", "--user-depth", "50", "--top-n", "50", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v in %s", err, stdout)
+	}
+	var names []string
+	for _, row := range rep.Models {
+		names = append(names, row.Model)
+	}
+	if got, want := strings.Join(names, ","), "popular,jaccard,jaccard users@10,rp3beta,rp3beta users@10,ease,ease users@10"; got != want {
+		t.Fatalf("models %s, want %s", got, want)
+	}
+	if got, want := rep.UserLists, 10; got != want {
+		t.Errorf("user_lists %d, want %d", got, want)
+	}
+	for _, i := range []int{1, 3} {
+		item, users := rep.Models[i], rep.Models[i+1]
+		if item.Evaluation != users.Evaluation {
+			t.Errorf("%s: item-list figures %+v, per-user %+v; want the same lists", item.Model, item.Evaluation, users.Evaluation)
+		}
+	}
+	if ease := rep.Models[6]; ease.NDCG <= 0 || ease.Users != rep.Users {
+		t.Errorf("ease users@10: ndcg %g for %d users, want > 0 for all %d", ease.NDCG, ease.Users, rep.Users)
 	}
 }

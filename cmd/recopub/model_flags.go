@@ -16,6 +16,7 @@ import (
 type modelFlags struct {
 	opt          model.Options
 	halfLifeDays float64
+	alpha, beta  float64 // rp3beta's; opt.Alpha and opt.Beta point here after validate
 	crossEvents  stringList
 	segmentCols  string
 
@@ -39,7 +40,7 @@ type crossResult struct {
 // must be in one config section.
 func init() {
 	configSections["model"] = append(configSections["model"], "weighted", "half-life-days",
-		"k1", "b", "lambda", "max-dense-items", "cross-event", "segment-cols")
+		"k1", "b", "lambda", "max-dense-items", "alpha", "beta", "cross-event", "segment-cols")
 }
 
 // register adds run's model flags: one --metric.
@@ -63,6 +64,8 @@ func (f *modelFlags) registerCommon(fs *flag.FlagSet) {
 	fs.Float64Var(&f.opt.K1, "k1", model.DefaultK1, "bm25 saturation K1")
 	fs.Float64Var(&f.opt.B, "b", model.DefaultB, "bm25 length normalisation B, 0..1")
 	fs.Float64Var(&f.opt.Lambda, "lambda", model.DefaultLambda, "ease L2 regularisation")
+	fs.Float64Var(&f.alpha, "alpha", model.DefaultAlpha, "rp3beta: exponent of the walk's transition probabilities")
+	fs.Float64Var(&f.beta, "beta", model.DefaultBeta, "rp3beta: popularity penalty, item j's score divided by (users of j)^beta (0: none)")
 	fs.IntVar(&f.opt.MaxDenseItems, "max-dense-items", model.DefaultMaxDenseItems, "ease refuses more items than this (it needs 16·items² bytes)")
 	fs.Var(&f.crossEvents, "cross-event", `also publish "did this event on X, then bought Y" lists (LLR) as family cross:<event_slug>; repeatable`)
 	fs.StringVar(&f.segmentCols, "segment-cols", "", "profile columns whose values define segments with their own popularity lists (seg:<v1>|<v2>), comma-separated")
@@ -79,9 +82,12 @@ func (f *modelFlags) validate(workers int) error {
 		return usagef("--k1 %g --b %g: want k1 >= 0 and 0 <= b <= 1", f.opt.K1, f.opt.B)
 	case f.opt.Lambda < 0:
 		return usagef("--lambda %g: want a non-negative number", f.opt.Lambda)
+	case !(f.alpha >= 0 && f.alpha <= 20) || !(f.beta >= 0 && f.beta <= 20):
+		return usagef("--alpha %g --beta %g: want numbers from 0 to 20", f.alpha, f.beta)
 	case f.halfLifeDays < 0:
 		return usagef("--half-life-days %g: want a positive number of days (0: no decay)", f.halfLifeDays)
 	}
+	f.opt.Alpha, f.opt.Beta = &f.alpha, &f.beta
 	// --half-life-days decays the weights but does not turn --weighted on:
 	// as in SAR, decay is meant for the affinity and the value-based models,
 	// and a decayed similarity (cosine, EASE) forgets users whose history is
@@ -186,6 +192,8 @@ func (f *modelFlags) parameters(p map[string]any) {
 		p["k1"], p["b"] = f.opt.K1, f.opt.B
 	case model.EASE:
 		p["lambda"], p["max_dense_items"] = f.opt.Lambda, f.opt.MaxDenseItems
+	case model.RP3Beta:
+		p["alpha"], p["beta"] = f.alpha, f.beta
 	}
 	if len(f.crossEvents) > 0 {
 		p["cross_events"] = []string(f.crossEvents)

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,21 @@ var sweepParams = map[string]func(o *model.Options, v string) error{
 	"k1":             func(o *model.Options, v string) (err error) { o.K1, err = strconv.ParseFloat(v, 64); return err },
 	"b":              func(o *model.Options, v string) (err error) { o.B, err = strconv.ParseFloat(v, 64); return err },
 	"weighted":       func(o *model.Options, v string) (err error) { o.Weighted, err = strconv.ParseBool(v); return err },
+	"alpha":          func(o *model.Options, v string) error { return parseExponent(&o.Alpha, v) },
+	"beta":           func(o *model.Options, v string) error { return parseExponent(&o.Beta, v) },
+}
+
+// parseExponent sets an rp3beta exponent; Similar checks its range.
+func parseExponent(dst **float64, v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return err
+	}
+	if !(f >= 0 && f <= 20) {
+		return fmt.Errorf("want a number from 0 to 20")
+	}
+	*dst = &f
+	return nil
 }
 
 // sweepAxis is one parameter of the grid with its values.
@@ -116,27 +132,39 @@ var rankMetrics = map[string]func(model.Evaluation) float64{
 // data loaded once, ranks the results by --rank-by and writes them.
 func (c *evalCommand) runSweep(ctx context.Context, ds *features.Dataset) error {
 	axes, _ := parseSweep(c.sweep)
+	points := grid(axes)
+	if c.userLists > 0 {
+		// Each grid point gives an item-list row and a per-user row, told
+		// apart by a column of their own.
+		axes = append(axes, sweepAxis{name: "lists"})
+	}
 	d, split, err := c.prepare(ds)
 	if err != nil {
 		return err
 	}
 	split.Models = nil
 	rep := &sweepReport{RankBy: c.rankBy, Split: split}
-	for _, point := range grid(axes) {
+	for _, point := range points {
 		opt := c.model.opt
 		params := make(map[string]string)
-		for i, a := range axes {
+		for i, a := range axes[:len(point)] {
 			params[a.name] = point[i]
 			if err := sweepParams[a.name](&opt, point[i]); err != nil {
 				return usagef("--sweep %s=%s: %v", a.name, point[i], err)
 			}
 		}
-		row, err := c.evalMetric(ctx, opt.Metric, opt, d.train, d.split.Test, d.users)
+		rows, err := c.evalMetric(ctx, opt.Metric, opt, d.train, d.split.Test, d.users)
 		if err != nil {
 			return err
 		}
-		row.Model = opt.Metric.String()
-		rep.Rows = append(rep.Rows, sweepRow{Params: params, evalRow: row})
+		for _, row := range rows {
+			p := params
+			if c.userLists > 0 {
+				p = maps.Clone(params)
+				p["lists"] = row.lists
+			}
+			rep.Rows = append(rep.Rows, sweepRow{Params: p, evalRow: row})
+		}
 	}
 	score := rankMetrics[c.rankBy]
 	slices.SortStableFunc(rep.Rows, func(a, b sweepRow) int {

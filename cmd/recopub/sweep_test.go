@@ -73,6 +73,9 @@ func TestEvalSweep(t *testing.T) {
 	if code, _, _ := run(t, "eval", "--events", groceries, "--event-col", "-", "--sweep", "colour=red"); code != exitUsage {
 		t.Errorf("bad sweep: exit %d, want %d", code, exitUsage)
 	}
+	if code, _, _ := run(t, "eval", "--events", groceries, "--event-col", "-", "--sweep", "metric=rp3beta;beta=-1"); code != exitUsage {
+		t.Errorf("negative beta: exit %d, want %d", code, exitUsage)
+	}
 	if code, _, _ := run(t, "eval", "--events", groceries, "--event-col", "-", "--rank-by", "fun"); code != exitUsage {
 		t.Errorf("bad rank-by: exit %d, want %d", code, exitUsage)
 	}
@@ -93,5 +96,39 @@ func TestEvalReport(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+// TestEvalSweepUserLists: with --user-lists every grid point gives two
+// rows, told apart by the lists column, and alpha and beta are sweepable.
+func TestEvalSweepUserLists(t *testing.T) {
+	out := t.TempDir()
+	groceries := filepath.Join("..", "..", "testdata", "eval", "groceries.parquet")
+	code, stdout, stderr := run(t, "eval", "--events", groceries, "--sweep", "metric=rp3beta;alpha=1;beta=0,0.5",
+		"--user-lists", "20", "--sweep-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "users@20") {
+		t.Errorf("table lacks the per-user rows:\n%s", stdout)
+	}
+	f, err := os.Open(filepath.Join(out, "sweep.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := recs[0][2:6], []string{"metric", "alpha", "beta", "lists"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("csv header %q, want %q after rank, best", recs[0], want)
+	}
+	seen := make(map[string]bool)
+	for _, r := range recs[1:] {
+		seen[r[4]+"/"+r[5]] = true
+	}
+	if len(recs) != 5 || len(seen) != 4 {
+		t.Errorf("rows %q, want one per beta and list kind", recs[1:])
 	}
 }

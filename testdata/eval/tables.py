@@ -26,7 +26,7 @@ def table(r):
 
 def topn(r):
     rows = {m["model"]: m for m in r["models"]}
-    cells = [f"{rows[m]['ndcg']:.4f} ({rows[m]['precision']:.4f})" for m in ("jaccard", "cosine", "llr", "ease")]
+    cells = [f"{rows[m]['ndcg']:.4f} ({rows[m]['precision']:.4f})" for m in ("jaccard", "cosine", "llr", "ease", "rp3beta")]
     print(f"| {r['top_n']} | " + " | ".join(cells) + " |")
 
 
