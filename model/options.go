@@ -18,7 +18,10 @@ type Options struct {
 	// Matrix.UserVal instead of 0/1 presence. Other metrics ignore it.
 	Weighted bool
 
-	K1, B float64 // BM25 saturation and length normalisation; defaults 100 and 0.8 when 0
+	// K1 and B are BM25's saturation and length normalisation; nil means
+	// DefaultK1 and DefaultB. They are pointers because 0 is meaningful
+	// (B 0: no length normalisation; K1 0: binary term weights).
+	K1, B *float64
 
 	Lambda float64 // EASE L2 regularisation; default 500 when 0
 
@@ -55,8 +58,8 @@ const (
 )
 
 func (o *Options) topN() int       { return orDefault(o.TopN, DefaultTopN) }
-func (o *Options) k1() float64     { return orDefault(o.K1, DefaultK1) }
-func (o *Options) b() float64      { return orDefault(o.B, DefaultB) }
+func (o *Options) k1() float64     { return orDefaultPtr(o.K1, DefaultK1) }
+func (o *Options) b() float64      { return orDefaultPtr(o.B, DefaultB) }
 func (o *Options) lambda() float64 { return orDefault(o.Lambda, DefaultLambda) }
 
 func (o *Options) alpha() float64 { return orDefaultPtr(o.Alpha, DefaultAlpha) }
@@ -103,8 +106,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("options: negative min-support %d", o.MinSupport)
 	case o.Workers < 0:
 		return fmt.Errorf("options: negative workers %d", o.Workers)
-	case o.K1 < 0 || o.B < 0 || o.B > 1:
-		return fmt.Errorf("options: bm25 needs k1 >= 0 and 0 <= b <= 1, got k1=%g b=%g", o.K1, o.B)
+	case !(o.k1() >= 0) || !(o.b() >= 0 && o.b() <= 1):
+		return fmt.Errorf("options: bm25 needs k1 >= 0 and 0 <= b <= 1, got k1=%g b=%g", o.k1(), o.b())
 	case o.Lambda < 0:
 		return fmt.Errorf("options: negative lambda %g", o.Lambda)
 	case !(o.alpha() >= 0 && o.alpha() <= maxExponent) || !(o.beta() >= 0 && o.beta() <= maxExponent):

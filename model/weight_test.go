@@ -16,10 +16,11 @@ func TestWeights(t *testing.T) {
 	for _, opt := range []Options{
 		{Metric: TFIDF},
 		{Metric: BM25},
-		{Metric: BM25, K1: 1.2, B: 0.75},
+		{Metric: BM25, K1: ptr(1.2), B: ptr(0.75)},
+		{Metric: BM25, K1: ptr(0.0), B: ptr(0.0)}, // zero is a value, not the default
 		{Metric: Cosine, Weighted: true},
 	} {
-		t.Run(fmt.Sprintf("%v/k1=%g/b=%g", opt.Metric, opt.K1, opt.B), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%v/k1=%g/b=%g", opt.Metric, opt.k1(), opt.b()), func(t *testing.T) {
 			want := val
 			if opt.Metric != Cosine {
 				want = refWeighted(m, val, opt)
@@ -72,5 +73,21 @@ func TestSimilarEASE(t *testing.T) {
 			want, score, co := refSimilar(t, m, opt)
 			compareNeighbors(t, got, want, score, co, 1e-9, false)
 		})
+	}
+}
+
+// TestBM25ZeroIsAValue checks that k1 0 and b 0 are used as given, not
+// replaced by the defaults: b 0 (no length normalisation) is a setting
+// users ask for.
+func TestBM25ZeroIsAValue(t *testing.T) {
+	opt := Options{Metric: BM25, K1: ptr(0.0), B: ptr(0.0)}
+	if got, want := opt.k1(), 0.0; got != want {
+		t.Errorf("k1()=%g, want %g", got, want)
+	}
+	if got, want := opt.b(), 0.0; got != want {
+		t.Errorf("b()=%g, want %g", got, want)
+	}
+	if got, want := (&Options{}).b(), DefaultB; got != want {
+		t.Errorf("unset b()=%g, want the default %g", got, want)
 	}
 }

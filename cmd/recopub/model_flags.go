@@ -17,6 +17,7 @@ type modelFlags struct {
 	opt          model.Options
 	halfLifeDays float64
 	alpha, beta  float64 // rp3beta's; opt.Alpha and opt.Beta point here after validate
+	k1, b        float64 // bm25's; opt.K1 and opt.B point here after validate
 	crossEvents  stringList
 	segmentCols  string
 
@@ -61,8 +62,8 @@ func (f *modelFlags) registerCommon(fs *flag.FlagSet) {
 	fs.Int64Var(&f.opt.Seed, "seed", 42, "seed for down-sampling, evaluation splits and verification samples")
 	fs.BoolVar(&f.opt.Weighted, "weighted", false, "cosine, ease and the popularity lists use summed (decayed) event weights instead of 0/1")
 	fs.Float64Var(&f.halfLifeDays, "half-life-days", 0, "decay event weights by 0.5^(age/half-life), age from the newest event or --now (0: off); see --weighted")
-	fs.Float64Var(&f.opt.K1, "k1", model.DefaultK1, "bm25 saturation K1")
-	fs.Float64Var(&f.opt.B, "b", model.DefaultB, "bm25 length normalisation B, 0..1")
+	fs.Float64Var(&f.k1, "k1", model.DefaultK1, "bm25 saturation K1")
+	fs.Float64Var(&f.b, "b", model.DefaultB, "bm25 length normalisation B, 0..1")
 	fs.Float64Var(&f.opt.Lambda, "lambda", model.DefaultLambda, "ease L2 regularisation")
 	fs.Float64Var(&f.alpha, "alpha", model.DefaultAlpha, "rp3beta: exponent of the walk's transition probabilities")
 	fs.Float64Var(&f.beta, "beta", model.DefaultBeta, "rp3beta: popularity penalty, item j's score divided by (users of j)^beta (0: none)")
@@ -78,8 +79,8 @@ func (f *modelFlags) validate(workers int) error {
 		return usagef("--top-n %d: want a positive number", f.opt.TopN)
 	case f.opt.MinSupport < 0, f.opt.MaxUserItems < 0, f.opt.MaxDenseItems < 0:
 		return usagef("--min-support, --max-user-items and --max-dense-items must not be negative")
-	case f.opt.K1 < 0 || f.opt.B < 0 || f.opt.B > 1:
-		return usagef("--k1 %g --b %g: want k1 >= 0 and 0 <= b <= 1", f.opt.K1, f.opt.B)
+	case !(f.k1 >= 0) || !(f.b >= 0 && f.b <= 1):
+		return usagef("--k1 %g --b %g: want k1 >= 0 and 0 <= b <= 1", f.k1, f.b)
 	case f.opt.Lambda < 0:
 		return usagef("--lambda %g: want a non-negative number", f.opt.Lambda)
 	case !(f.alpha >= 0 && f.alpha <= 20) || !(f.beta >= 0 && f.beta <= 20):
@@ -88,6 +89,7 @@ func (f *modelFlags) validate(workers int) error {
 		return usagef("--half-life-days %g: want a positive number of days (0: no decay)", f.halfLifeDays)
 	}
 	f.opt.Alpha, f.opt.Beta = &f.alpha, &f.beta
+	f.opt.K1, f.opt.B = &f.k1, &f.b
 	// --half-life-days decays the weights but does not turn --weighted on:
 	// as in SAR, decay is meant for the affinity and the value-based models,
 	// and a decayed similarity (cosine, EASE) forgets users whose history is
@@ -189,7 +191,7 @@ func (f *modelFlags) parameters(p map[string]any) {
 	p["weighted"], p["half_life_days"] = f.opt.Weighted, f.halfLifeDays
 	switch f.opt.Metric {
 	case model.BM25:
-		p["k1"], p["b"] = f.opt.K1, f.opt.B
+		p["k1"], p["b"] = f.k1, f.b
 	case model.EASE:
 		p["lambda"], p["max_dense_items"] = f.opt.Lambda, f.opt.MaxDenseItems
 	case model.RP3Beta:

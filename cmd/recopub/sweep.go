@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,21 +30,25 @@ var sweepParams = map[string]func(o *model.Options, v string) error{
 	"min_score":      func(o *model.Options, v string) (err error) { o.MinScore, err = strconv.ParseFloat(v, 64); return err },
 	"max_user_items": func(o *model.Options, v string) (err error) { o.MaxUserItems, err = strconv.Atoi(v); return err },
 	"lambda":         func(o *model.Options, v string) (err error) { o.Lambda, err = strconv.ParseFloat(v, 64); return err },
-	"k1":             func(o *model.Options, v string) (err error) { o.K1, err = strconv.ParseFloat(v, 64); return err },
-	"b":              func(o *model.Options, v string) (err error) { o.B, err = strconv.ParseFloat(v, 64); return err },
+	"k1":             func(o *model.Options, v string) error { return parseRange(&o.K1, v, 0, math.Inf(1)) },
+	"b":              func(o *model.Options, v string) error { return parseRange(&o.B, v, 0, 1) },
 	"weighted":       func(o *model.Options, v string) (err error) { o.Weighted, err = strconv.ParseBool(v); return err },
 	"alpha":          func(o *model.Options, v string) error { return parseExponent(&o.Alpha, v) },
 	"beta":           func(o *model.Options, v string) error { return parseExponent(&o.Beta, v) },
 }
 
 // parseExponent sets an rp3beta exponent; Similar checks its range.
-func parseExponent(dst **float64, v string) error {
+func parseExponent(dst **float64, v string) error { return parseRange(dst, v, 0, 20) }
+
+// parseRange parses a number from lo to hi into a parameter whose zero is
+// meaningful (a pointer, nil meaning the default).
+func parseRange(dst **float64, v string, lo, hi float64) error {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
 		return err
 	}
-	if !(f >= 0 && f <= 20) {
-		return fmt.Errorf("want a number from 0 to 20")
+	if !(f >= lo && f <= hi) {
+		return fmt.Errorf("want a number from %g to %g", lo, hi)
 	}
 	*dst = &f
 	return nil
