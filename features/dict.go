@@ -2,12 +2,14 @@ package features
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/recopub/recopub/publish/keyid"
 	"github.com/zeebo/xxh3"
 )
 
@@ -16,7 +18,8 @@ const (
 	idNull    = ^uint32(0)     // null or empty
 	idTooLong = ^uint32(0) - 1 // longer than MaxIDLen
 	idBadUTF8 = ^uint32(0) - 2 // not valid UTF-8
-	idMax     = ^uint32(0) - 3
+	idBadChar = ^uint32(0) - 3 // a character keyid refuses (ids only)
+	idMax     = ^uint32(0) - 4
 )
 
 // dict numbers the distinct valid id strings a worker has seen. It is an
@@ -28,6 +31,7 @@ const (
 // (for output) in a few large blocks rather than one allocation each,
 // which keeps millions of ids cheap for the garbage collector.
 type dict struct {
+	keys   bool // values are user or item ids: keyid's rule applies
 	slots  []slot
 	mask   uint64
 	n      int        // number of ids
@@ -88,6 +92,14 @@ func newDictFor(n int) dict {
 	return dict{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
+// newIDDict makes a dict of user or item ids, which keyid's rule applies
+// to.
+func newIDDict(n int) dict {
+	d := newDictFor(n)
+	d.keys = true
+	return d
+}
+
 // hash96 returns the 96 bits a dict keys on.
 func hash96(s string) (uint64, uint32) {
 	h := xxh3.HashString128(s)
@@ -122,13 +134,8 @@ func (d *dict) idHashed(s string, h uint64, h2 uint32) uint32 {
 		}
 		i = (i + 1) & d.mask
 	}
-	switch {
-	case s == "":
-		return idNull
-	case len(s) > MaxIDLen:
-		return idTooLong
-	case !utf8.ValidString(s):
-		return idBadUTF8
+	if bad := d.invalid(s); bad != 0 {
+		return bad
 	}
 	id := uint32(d.n)
 	if d.n&(chunkSize-1) == 0 {
@@ -142,6 +149,36 @@ func (d *dict) idHashed(s string, h uint64, h2 uint32) uint32 {
 		d.grow()
 	}
 	return id
+}
+
+// invalid returns the sentinel of a string that cannot be an id, or 0.
+// It runs once per string a worker has not seen (valid strings are found
+// in the table), so a dictionary's values are checked once each.
+func (d *dict) invalid(s string) uint32 {
+	if d.keys {
+		var e *keyid.Error
+		if !errors.As(keyid.Check(s), &e) {
+			return 0
+		}
+		switch e.Reason {
+		case keyid.Empty:
+			return idNull
+		case keyid.TooLong:
+			return idTooLong
+		case keyid.InvalidUTF8:
+			return idBadUTF8
+		}
+		return idBadChar
+	}
+	switch {
+	case s == "":
+		return idNull
+	case len(s) > MaxIDLen:
+		return idTooLong
+	case !utf8.ValidString(s):
+		return idBadUTF8
+	}
+	return 0
 }
 
 // ids maps many strings at once, as id would. The lookups of a dictionary

@@ -15,22 +15,19 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	pq "github.com/parquet-go/parquet-go"
 )
 
 // maxPrealloc caps the events room is allocated for up front, from counts
 // in footers that may lie.
 const maxPrealloc = 64 << 20
 
-// recoverFastPath turns panics of the page-level path into errors, like
-// those of arrow-go; the fuzz test turns it off.
-var recoverFastPath = true
-
 // unit is one row group of one file: the grain of parallel reading.
 type unit struct {
 	file     int
 	rowGroup int
 	events   int64 // rows, or list elements when items are exploded from a list
-	fast     bool  // every projected column can take the page-level path
+	pages    bool  // every projected column can take the page path
 }
 
 // Load reads the event files named by opt.Events and returns their
@@ -165,7 +162,7 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 	oldWriter := rdr.MetaData().WriterVersion().LessThan(metadata.Parquet816FixedVersion)
 	for rg := range rdr.NumRowGroups() {
 		md := rdr.MetaData().RowGroup(rg)
-		fast := !oldWriter && !opt.arrowOnly
+		pages := !oldWriter && !opt.arrowOnly
 		for _, c := range cols.all() {
 			if !c.present() {
 				continue
@@ -174,7 +171,7 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 			if err != nil {
 				return nil, nil, fmt.Errorf("events file %s: row group %d: column %q: %w", path, rg, c.name, err)
 			}
-			fast = fast && cc.CryptoMetadata() == nil && fastLeaf(c, cc.Encodings())
+			pages = pages && cc.CryptoMetadata() == nil && pageLeaf(c, cc.Compression(), cc.Encodings())
 		}
 		events := md.NumRows()
 		if events < 0 {
@@ -188,7 +185,7 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 		case modeJSON:
 			events *= 2
 		}
-		units = append(units, unit{file: i, rowGroup: rg, events: events, fast: fast})
+		units = append(units, unit{file: i, rowGroup: rg, events: events, pages: pages})
 	}
 	return plan, units, nil
 }
@@ -279,10 +276,12 @@ type worker struct {
 	counts [numReasons]int64
 
 	// open file, kept across consecutive units of the same file
-	path string
-	file *os.File
-	rdr  *file.Reader
-	fr   *pqarrow.FileReader
+	path  string
+	file  *os.File
+	rdr   *file.Reader
+	fr    *pqarrow.FileReader
+	pf    *pq.File // parquet-go's view, opened by the first unit of the page path
+	pfErr error    // why parquet-go could not open the file
 
 	// scratch
 	rows, elems                batch
@@ -292,7 +291,7 @@ type worker struct {
 	hBuf, elemH                []uint64
 	wBuf, wTmp, elemW, elemQty []float32
 	jsonItems                  []jsonItem
-	fast                       fastCursors
+	pages                      pageCursors
 }
 
 func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
@@ -300,8 +299,8 @@ func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
 	future := opt.now().Add(opt.maxFuture()).Unix()
 	w := &worker{
 		opt:      opt,
-		users:    newDictFor(int(rows / 8)),  // guesses: most exports have several events per user
-		items:    newDictFor(int(rows / 64)), // and many per item
+		users:    newIDDict(int(rows / 8)),  // guesses: most exports have several events per user
+		items:    newIDDict(int(rows / 64)), // and many per item
 		events:   newDict(),
 		lo:       lo,
 		hi:       hi,
@@ -325,7 +324,7 @@ func (w *worker) close() {
 func (w *worker) closeFile() {
 	if w.rdr != nil {
 		w.rdr.Close()
-		w.rdr, w.fr, w.file, w.path = nil, nil, nil, ""
+		w.rdr, w.fr, w.file, w.path, w.pf, w.pfErr = nil, nil, nil, "", nil, nil
 	}
 }
 
@@ -347,15 +346,30 @@ func (w *worker) open(p *filePlan) error {
 	return nil
 }
 
+// openPages opens the worker's file with parquet-go, once, and reports
+// whether it could: a file parquet-go does not open (a schema it does not
+// take, say) is read by arrow-go instead.
+func (w *worker) openPages() bool {
+	if w.pf == nil && w.pfErr == nil {
+		st, err := w.file.Stat()
+		if err == nil {
+			w.pf, err = pq.OpenFile(w.file, st.Size(), pq.SkipPageIndex(true), pq.SkipBloomFilters(true),
+				pq.ReadBufferSize(pageReadBuffer))
+		}
+		w.pfErr = err
+	}
+	return w.pf != nil && len(w.pf.RowGroups()) == w.rdr.NumRowGroups()
+}
+
+// pageReadBuffer is the read buffer of each column chunk parquet-go reads.
+const pageReadBuffer = 256 << 10
+
 func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err error) {
 	defer func() {
-		// arrow-go panics on some corrupt pages; that is bad input, not a
-		// bug of the caller. (The fuzz test lets the fast path's panics
-		// through: that code must not have any.)
-		if !u.fast || recoverFastPath {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("%w: %v", errCorrupt, r)
-			}
+		// The libraries panic on some corrupt pages; that is bad input,
+		// not a bug of the caller.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorrupt, r)
 		}
 		if err != nil {
 			err = fmt.Errorf("events file %s: row group %d: %w", p.path, u.rowGroup, err)
@@ -369,8 +383,8 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err
 	if err := w.open(p); err != nil {
 		return err
 	}
-	if u.fast {
-		err = w.readFast(ctx, p, u.rowGroup)
+	if u.pages && w.openPages() {
+		err = w.readPages(ctx, p, u.rowGroup)
 	} else {
 		err = w.readArrow(ctx, p, u.rowGroup)
 	}
