@@ -2,7 +2,6 @@ package features
 
 import (
 	"bytes"
-	"errors"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -156,11 +155,11 @@ func (d *dict) idHashed(s string, h uint64, h2 uint32) uint32 {
 // in the table), so a dictionary's values are checked once each.
 func (d *dict) invalid(s string) uint32 {
 	if d.keys {
-		var e *keyid.Error
-		if !errors.As(keyid.Check(s), &e) {
+		err := keyid.Check(s)
+		if err == nil {
 			return 0
 		}
-		switch e.Reason {
+		switch err.(*keyid.Error).Reason {
 		case keyid.Empty:
 			return idNull
 		case keyid.TooLong:

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
 )
 
 // Fuzz targets for everything that decodes input: whole event files
