@@ -353,16 +353,15 @@ func (w *worker) openPages() bool {
 	if w.pf == nil && w.pfErr == nil {
 		st, err := w.file.Stat()
 		if err == nil {
-			w.pf, err = pq.OpenFile(w.file, st.Size(), pq.SkipPageIndex(true), pq.SkipBloomFilters(true),
-				pq.ReadBufferSize(pageReadBuffer))
+			// parquet-go's default read buffer (4 KiB) is smaller than
+			// most pages, which it then reads straight into their buffers
+			// rather than copying them through its own.
+			w.pf, err = pq.OpenFile(w.file, st.Size(), pq.SkipPageIndex(true), pq.SkipBloomFilters(true))
 		}
 		w.pfErr = err
 	}
 	return w.pf != nil && len(w.pf.RowGroups()) == w.rdr.NumRowGroups()
 }
-
-// pageReadBuffer is the read buffer of each column chunk parquet-go reads.
-const pageReadBuffer = 256 << 10
 
 func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err error) {
 	defer func() {
