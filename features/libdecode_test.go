@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -252,4 +253,49 @@ func binaryArray(vals []*string) arrow.Array {
 		b.AppendString(*v)
 	}
 	return b.NewArray()
+}
+
+// TestLoadPageChecksum flips one byte in the last page of a column chunk
+// (parquet-go writes page CRCs): without the check the flipped index or
+// byte could load as another id and exit 0; with it the load fails
+// naming the file and column.
+func TestLoadPageChecksum(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.parquet")
+	MustWriteParquet(t, good, sampleEvents(), 10)
+	for _, col := range []string{"product_id", "user_id"} {
+		t.Run(col, func(t *testing.T) {
+			b, err := os.ReadFile(good)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdr, err := file.OpenParquetFile(good, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cc, err := rdr.MetaData().RowGroup(0).ColumnChunk(rdr.MetaData().Schema.ColumnIndexByName(col))
+			rdr.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := cc.DataPageOffset()
+			if cc.HasDictionaryPage() {
+				start = cc.DictionaryPageOffset()
+			}
+			b[start+cc.TotalCompressedSize()-1] ^= 0x01
+			path := filepath.Join(dir, col+".parquet")
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(context.Background(), Options{Events: []string{path}, Now: t0.Add(time.Hour)})
+			if err == nil {
+				t.Fatal("Load succeeded, want a checksum error")
+			}
+			for _, w := range []string{path, fmt.Sprintf("column %q", col), "checksum mismatch"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
 }
