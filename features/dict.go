@@ -40,7 +40,8 @@ type dict struct {
 
 	// cache of mapped Arrow dictionaries: a column chunk's dictionary is
 	// shared by all its batches, so it is mapped once.
-	cache []mappedDict
+	cache   []mappedDict
+	scratch []string // mapIDs' scratch
 }
 
 // slot is a table entry: h is the low 64 bits of the hash (0 marks an
@@ -304,22 +305,14 @@ func (d *dict) mapIDs(col arrow.Array, out []uint32) []uint32 {
 		vals := d.mapDictionary(a.Dictionary())
 		mapIndices(a, vals, out)
 		return out
-	case *array.String:
+	case *array.String, *array.LargeString, *array.Binary, *array.LargeBinary:
+		text := stringValues(a)
+		d.scratch = resize(d.scratch, n)
 		for i := range n {
-			out[i] = d.id(a.Value(i))
+			d.scratch[i] = bstr(text(i))
 		}
-	case *array.LargeString:
-		for i := range n {
-			out[i] = d.id(a.Value(i))
-		}
-	case *array.Binary:
-		for i := range n {
-			out[i] = d.id(bstr(a.Value(i)))
-		}
-	case *array.LargeBinary:
-		for i := range n {
-			out[i] = d.id(bstr(a.Value(i)))
-		}
+		d.ids(d.scratch, out)
+		clear(d.scratch) // they alias the column's buffers
 	default:
 		for i := range n {
 			if col.IsNull(i) {
