@@ -65,10 +65,20 @@ func timestampArray(n int) arrow.Array {
 	return b.NewArray()
 }
 
-// loadBoth loads opt through the page path and the Arrow path and checks
-// they agree; it returns the first.
+// loadBoth loads opt, whose files must be planned for the page path,
+// through the page path and the Arrow path and checks they agree; it
+// returns the first.
 func loadBoth(t *testing.T, opt Options) *Dataset {
 	t.Helper()
+	_, units, _, err := planFiles(context.Background(), opt.Events, &opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		if !u.pages {
+			t.Fatalf("row group %d of file %d planned for the Arrow path, want the page path", u.rowGroup, u.file)
+		}
+	}
 	var first *Dataset
 	for _, arrowOnly := range []bool{false, true} {
 		opt.arrowOnly = arrowOnly
