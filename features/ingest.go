@@ -171,7 +171,8 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 			if err != nil {
 				return nil, nil, fmt.Errorf("events file %s: row group %d: column %q: %w", path, rg, c.name, err)
 			}
-			pages = pages && cc.CryptoMetadata() == nil && pageLeaf(c, cc.Compression(), cc.Encodings())
+			pages = pages && cc.CryptoMetadata() == nil && pageLeaf(c, cc.Compression(), cc.Encodings()) &&
+				(c.desc.MaxDefinitionLevel() == 0 || hasNullCount(cc))
 		}
 		events := md.NumRows()
 		if events < 0 {
@@ -188,6 +189,19 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 		units = append(units, unit{file: i, rowGroup: rg, events: events, pages: pages})
 	}
 	return plan, units, nil
+}
+
+// hasNullCount reports whether a column chunk's statistics count its
+// nulls. parquet-go trusts num_nulls in V2 data page headers, which the
+// spec makes advisory: arrow-go writes 0 there when statistics are off,
+// and parquet-go then fails on the page ("page header declares 3000
+// values requiring 24000 bytes") or warns on stderr. A writer that counts
+// nulls in the chunk's statistics counts them in its page headers too;
+// an optional column without that count goes through arrow-go, which
+// takes the nulls from the definition levels.
+func hasNullCount(cc *metadata.ColumnChunkMetaData) bool {
+	st, err := cc.Statistics()
+	return err == nil && st != nil && st.HasNullCount()
 }
 
 // readUnits reads all units with opt.workers() workers. Each worker takes

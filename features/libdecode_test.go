@@ -65,18 +65,18 @@ func timestampArray(n int) arrow.Array {
 	return b.NewArray()
 }
 
-// loadBoth loads opt, whose files must be planned for the page path,
-// through the page path and the Arrow path and checks they agree; it
-// returns the first.
-func loadBoth(t *testing.T, opt Options) *Dataset {
+// loadBoth loads opt through the page path and the Arrow path and checks
+// they agree; it returns the first. wantPages says which path the files'
+// row groups must be planned for.
+func loadBoth(t *testing.T, opt Options, wantPages bool) *Dataset {
 	t.Helper()
 	_, units, _, err := planFiles(context.Background(), opt.Events, &opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range units {
-		if !u.pages {
-			t.Fatalf("row group %d of file %d planned for the Arrow path, want the page path", u.rowGroup, u.file)
+		if u.pages != wantPages {
+			t.Fatalf("row group %d of file %d planned for the page path: %v, want %v", u.rowGroup, u.file, u.pages, wantPages)
 		}
 	}
 	var first *Dataset
@@ -138,7 +138,7 @@ func TestLoadDeltaIntIDs(t *testing.T) {
 				parquet.WithDictionaryDefault(false),
 				parquet.WithEncodingFor("product_id", parquet.Encodings.DeltaBinaryPacked),
 				parquet.WithEncodingFor("user_id", parquet.Encodings.DeltaBinaryPacked))
-			ds := loadBoth(t, Options{Events: []string{path}, Now: t0.Add(time.Hour)})
+			ds := loadBoth(t, Options{Events: []string{path}, Now: t0.Add(time.Hour)}, true)
 			var want []string
 			for i, v := range tt.ids {
 				want = append(want, fmt.Sprintf("%d %d Product Viewed %s", tt.ids[n-1-i], v,
@@ -157,11 +157,13 @@ func TestLoadDeltaIntIDs(t *testing.T) {
 	}
 }
 
-// TestLoadV2PagesWithoutStatistics reads data pages V2 written without
-// statistics: arrow-go then writes num_nulls=0 in the page header even
-// for pages with nulls. The definition levels are the truth; the old
-// decoder trusted num_nulls and failed ("corrupt page").
-func TestLoadV2PagesWithoutStatistics(t *testing.T) {
+// TestLoadV2Pages reads data pages V2 with null user ids and weights.
+// Without statistics arrow-go writes num_nulls=0 in the page headers even
+// for pages with nulls: the definition levels are the truth. The old
+// decoder trusted num_nulls and failed ("corrupt page"); parquet-go
+// trusts it too, so such chunks are planned for arrow-go (hasNullCount).
+// With statistics they take the page path.
+func TestLoadV2Pages(t *testing.T) {
 	users := []*string{str("u1"), nil, str("u2"), nil, nil, str("u3"), str("u1"), nil}
 	items := []*string{str("p1"), str("p2"), nil, str("p3"), str("p4"), str("p5"), str("p6"), str("p7")}
 	n := len(users)
@@ -169,28 +171,40 @@ func TestLoadV2PagesWithoutStatistics(t *testing.T) {
 	for i := range ev {
 		ev[i] = str("Product Viewed")
 	}
-	for _, dict := range []bool{true, false} {
-		t.Run(fmt.Sprintf("dictionary=%v", dict), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "e.parquet")
-			mustWriteArrow(t, path, []arrow.Field{
-				{Name: "user_id", Type: arrow.BinaryTypes.String, Nullable: true},
-				{Name: "event", Type: arrow.BinaryTypes.String},
-				{Name: "timestamp", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
-				{Name: "product_id", Type: arrow.BinaryTypes.String, Nullable: true},
-			}, []arrow.Array{stringArray(users), stringArray(ev), timestampArray(n), stringArray(items)},
-				parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithStats(false),
-				parquet.WithDictionaryDefault(dict))
-			ds := loadBoth(t, Options{Events: []string{path}, Now: t0.Add(time.Hour)})
-			var want []string
-			for i := range n {
-				if users[i] != nil && items[i] != nil {
-					want = append(want, fmt.Sprintf("%s %s Product Viewed %s", *users[i], *items[i],
-						t0.Add(time.Duration(-i)*time.Minute).Format(time.RFC3339)))
+	for _, stats := range []bool{false, true} {
+		for _, dict := range []bool{true, false} {
+			t.Run(fmt.Sprintf("statistics=%v/dictionary=%v", stats, dict), func(t *testing.T) {
+				wb := array.NewFloat64Builder(memory.DefaultAllocator)
+				defer wb.Release()
+				for i := range n {
+					if i%2 == 0 {
+						wb.AppendNull() // weight 1
+					} else {
+						wb.Append(float64(i))
+					}
 				}
-			}
-			wantEvents(t, ds, want)
-			wantDropped(t, ds, map[string]int64{DropNoUser: 4, DropNoItem: 1})
-		})
+				path := filepath.Join(t.TempDir(), "e.parquet")
+				mustWriteArrow(t, path, []arrow.Field{
+					{Name: "user_id", Type: arrow.BinaryTypes.String, Nullable: true},
+					{Name: "event", Type: arrow.BinaryTypes.String},
+					{Name: "timestamp", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
+					{Name: "product_id", Type: arrow.BinaryTypes.String, Nullable: true},
+					{Name: "w", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+				}, []arrow.Array{stringArray(users), stringArray(ev), timestampArray(n), stringArray(items), wb.NewArray()},
+					parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithStats(stats),
+					parquet.WithDictionaryDefault(dict))
+				ds := loadBoth(t, Options{Events: []string{path}, Now: t0.Add(time.Hour), WeightCol: "w"}, stats)
+				var want []string
+				for i := range n {
+					if users[i] != nil && items[i] != nil {
+						want = append(want, fmt.Sprintf("%s %s Product Viewed %s w=%d", *users[i], *items[i],
+							t0.Add(time.Duration(-i)*time.Minute).Format(time.RFC3339), max(1, i%2*i)))
+					}
+				}
+				wantEvents(t, ds, want)
+				wantDropped(t, ds, map[string]int64{DropNoUser: 4, DropNoItem: 1})
+			})
+		}
 	}
 }
 
@@ -230,7 +244,7 @@ func TestLoadIDRule(t *testing.T) {
 				{Name: "product_id", Type: arrow.BinaryTypes.Binary},
 			}, []arrow.Array{binaryArray(users), stringArray(ev), timestampArray(n), binaryArray(items)},
 				parquet.WithDictionaryDefault(dict))
-			ds := loadBoth(t, Options{Events: []string{path}, Now: t0.Add(time.Hour)})
+			ds := loadBoth(t, Options{Events: []string{path}, Now: t0.Add(time.Hour)}, true)
 			var want []string
 			dropped := map[string]int64{}
 			for i, tt := range tests {
