@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 )
@@ -283,30 +282,4 @@ func childNames(f *pqarrow.SchemaField) string {
 		names[i] = ch.Field.Name
 	}
 	return strings.Join(names, ", ")
-}
-
-// fastLeaf reports whether a column can be read by the page-level fast
-// path in a row group whose chunk uses the given encodings.
-func fastLeaf(c *column, encs []parquet.Encoding) bool {
-	if c.mode != modeFlat || c.desc == nil || c.desc.MaxRepetitionLevel() != 0 || c.desc.MaxDefinitionLevel() > 1 {
-		return false
-	}
-	switch c.typ.ID() {
-	case arrow.UINT32, arrow.UINT64, arrow.DECIMAL128, arrow.DECIMAL256, arrow.TIME32, arrow.TIME64, arrow.DATE64:
-		return false // read with their logical type by Arrow
-	}
-	switch c.desc.PhysicalType() {
-	case parquet.Types.ByteArray, parquet.Types.Int32, parquet.Types.Int64, parquet.Types.Float, parquet.Types.Double:
-	default:
-		return false
-	}
-	for _, e := range encs {
-		switch e {
-		case parquet.Encodings.Plain, parquet.Encodings.PlainDict, parquet.Encodings.RLEDict, parquet.Encodings.RLE,
-			parquet.Encodings.DeltaBinaryPacked, parquet.Encodings.DeltaLengthByteArray, parquet.Encodings.DeltaByteArray:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/zeebo/xxh3"
 )
 
-// Converters from raw Parquet values (see converter in pages.go).
+// Converters from decoded Parquet values (see converter in pagepath.go).
 
 // idConv maps values to dense ids of a dict. Integer ids become their
 // decimal text, so 17850 and "17850" are the same user.
@@ -34,8 +34,8 @@ func (c *idConv) ids(keys []string, out []uint32) {
 // needed; mapping them all was a third of the dictionary lookups.
 type lazyIDConv struct {
 	idConv
-	data []byte   // the dictionary page, copied
-	offs []uint32 // entry i is data[offs[2i]:offs[2i+1]]
+	data []byte   // the dictionary's values, copied
+	offs []uint32 // entry i is data[offs[i]:offs[i+1]]
 	ids  []uint32 // entry -> id+1; 0 until looked up
 
 	keys     []string // prepare's scratch
@@ -47,26 +47,16 @@ const lazyBase = 1 << 31
 
 func isLazy(id uint32) bool { return id >= lazyBase && id < idMax }
 
-// setDict takes a PLAIN dictionary page and gives its entries codes.
-func (c *lazyIDConv) setDict(page []byte, out []uint32) error {
-	c.data = append(c.data[:0], page...)
-	c.offs = c.offs[:0]
-	data, pos := c.data, uint32(0)
+// setDict takes a dictionary's byte array values (value i is
+// data[offsets[i]:offsets[i+1]]) and gives its entries codes.
+func (c *lazyIDConv) setDict(data []byte, offsets []uint32, out []uint32) {
+	c.data = append(c.data[:0], data...)
+	c.offs = append(c.offs[:0], offsets...)
 	for i := range out {
-		if len(data) < 4 {
-			return corruptf("byte array past the end of the page")
-		}
-		m := binary.LittleEndian.Uint32(data)
-		if uint64(m) > uint64(len(data)-4) {
-			return corruptf("byte array of %d bytes past the end of the page", m)
-		}
-		c.offs = append(c.offs, pos+4, pos+4+m)
-		data, pos = data[4+m:], pos+4+m
 		out[i] = lazyBase + uint32(i)
 	}
 	c.ids = resize(c.ids, len(out))
 	clear(c.ids)
-	return nil
 }
 
 // prepare looks up, in one batch, the entries rows of b fall back to, so
@@ -80,7 +70,7 @@ func (c *lazyIDConv) prepare(b *batch) {
 		if a := b.aid[i]; isLazy(a) && c.ids[a-lazyBase] == 0 {
 			e := a - lazyBase
 			c.ids[e] = pending
-			keys = append(keys, bstr(c.data[c.offs[2*e]:c.offs[2*e+1]]))
+			keys = append(keys, bstr(c.data[c.offs[e]:c.offs[e+1]]))
 			idx = append(idx, e)
 		}
 	}
@@ -102,7 +92,7 @@ func (c *lazyIDConv) resolve(code uint32) uint32 {
 	if v := c.ids[i]; v != 0 && v != pending {
 		return v - 1
 	}
-	id := c.d.id(bstr(c.data[c.offs[2*i]:c.offs[2*i+1]]))
+	id := c.d.id(bstr(c.data[c.offs[i]:c.offs[i+1]]))
 	c.ids[i] = id + 1
 	return id
 }

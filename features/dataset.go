@@ -111,6 +111,7 @@ const (
 	DropUnknownEvent = "unknown_event" // not named by EventWeights
 	DropIDTooLong    = "id_too_long"
 	DropInvalidUTF8  = "invalid_utf8"
+	DropBadID        = "bad_id"     // a user or item id with a character keyid refuses
 	DropBadWeight    = "bad_weight" // negative or not a finite number
 	DropBadItems     = "bad_items"  // a JSON items column that does not parse
 	DropDuplicate    = "duplicate_message_id"

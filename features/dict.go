@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/recopub/recopub/publish/keyid"
 	"github.com/zeebo/xxh3"
 )
 
@@ -16,7 +17,8 @@ const (
 	idNull    = ^uint32(0)     // null or empty
 	idTooLong = ^uint32(0) - 1 // longer than MaxIDLen
 	idBadUTF8 = ^uint32(0) - 2 // not valid UTF-8
-	idMax     = ^uint32(0) - 3
+	idBadChar = ^uint32(0) - 3 // a character keyid refuses (ids only)
+	idMax     = ^uint32(0) - 4
 )
 
 // dict numbers the distinct valid id strings a worker has seen. It is an
@@ -28,6 +30,7 @@ const (
 // (for output) in a few large blocks rather than one allocation each,
 // which keeps millions of ids cheap for the garbage collector.
 type dict struct {
+	keys   bool // values are user or item ids: keyid's rule applies
 	slots  []slot
 	mask   uint64
 	n      int        // number of ids
@@ -37,7 +40,8 @@ type dict struct {
 
 	// cache of mapped Arrow dictionaries: a column chunk's dictionary is
 	// shared by all its batches, so it is mapped once.
-	cache []mappedDict
+	cache   []mappedDict
+	scratch []string // mapIDs' scratch
 }
 
 // slot is a table entry: h is the low 64 bits of the hash (0 marks an
@@ -88,6 +92,14 @@ func newDictFor(n int) dict {
 	return dict{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
+// newIDDict makes a dict of user or item ids, which keyid's rule applies
+// to.
+func newIDDict(n int) dict {
+	d := newDictFor(n)
+	d.keys = true
+	return d
+}
+
 // hash96 returns the 96 bits a dict keys on.
 func hash96(s string) (uint64, uint32) {
 	h := xxh3.HashString128(s)
@@ -122,13 +134,8 @@ func (d *dict) idHashed(s string, h uint64, h2 uint32) uint32 {
 		}
 		i = (i + 1) & d.mask
 	}
-	switch {
-	case s == "":
-		return idNull
-	case len(s) > MaxIDLen:
-		return idTooLong
-	case !utf8.ValidString(s):
-		return idBadUTF8
+	if bad := d.invalid(s); bad != 0 {
+		return bad
 	}
 	id := uint32(d.n)
 	if d.n&(chunkSize-1) == 0 {
@@ -142,6 +149,36 @@ func (d *dict) idHashed(s string, h uint64, h2 uint32) uint32 {
 		d.grow()
 	}
 	return id
+}
+
+// invalid returns the sentinel of a string that cannot be an id, or 0.
+// It runs once per string a worker has not seen (valid strings are found
+// in the table), so a dictionary's values are checked once each.
+func (d *dict) invalid(s string) uint32 {
+	if d.keys {
+		err := keyid.Check(s)
+		if err == nil {
+			return 0
+		}
+		switch err.(*keyid.Error).Reason {
+		case keyid.Empty:
+			return idNull
+		case keyid.TooLong:
+			return idTooLong
+		case keyid.InvalidUTF8:
+			return idBadUTF8
+		}
+		return idBadChar
+	}
+	switch {
+	case s == "":
+		return idNull
+	case len(s) > MaxIDLen:
+		return idTooLong
+	case !utf8.ValidString(s):
+		return idBadUTF8
+	}
+	return 0
 }
 
 // ids maps many strings at once, as id would. The lookups of a dictionary
@@ -268,22 +305,14 @@ func (d *dict) mapIDs(col arrow.Array, out []uint32) []uint32 {
 		vals := d.mapDictionary(a.Dictionary())
 		mapIndices(a, vals, out)
 		return out
-	case *array.String:
+	case *array.String, *array.LargeString, *array.Binary, *array.LargeBinary:
+		text := stringValues(a)
+		d.scratch = resize(d.scratch, n)
 		for i := range n {
-			out[i] = d.id(a.Value(i))
+			d.scratch[i] = bstr(text(i))
 		}
-	case *array.LargeString:
-		for i := range n {
-			out[i] = d.id(a.Value(i))
-		}
-	case *array.Binary:
-		for i := range n {
-			out[i] = d.id(bstr(a.Value(i)))
-		}
-	case *array.LargeBinary:
-		for i := range n {
-			out[i] = d.id(bstr(a.Value(i)))
-		}
+		d.ids(d.scratch, out)
+		clear(d.scratch) // they alias the column's buffers
 	default:
 		for i := range n {
 			if col.IsNull(i) {

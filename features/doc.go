@@ -10,15 +10,26 @@
 // time in seconds, event code; 4 more with weights) so that tens of
 // millions of events fit comfortably in memory.
 //
-// Two read paths share the filtering and numbering. Flat columns take the
-// page-level path (pagereader.go, pages.go): a column chunk is read with one
-// call, its pages decompressed straight from that buffer, each dictionary
-// page's strings looked up once, and data pages reduced to bit-unpacked
-// indices into the mapped dictionary. Everything else (nested structs,
-// lists, JSON, INT96, DECIMAL, encodings the page path does not decode)
-// goes through Arrow record batches of the projected columns
-// (arrowpath.go). Both give the same Dataset; a test checks it on every
-// fixture.
+// Two read paths share the filtering and numbering, and neither decodes
+// Parquet itself: page headers, checksums, decompression, levels and
+// value encodings are the libraries' work. Flat columns take the page
+// path (pagepath.go): parquet-go reads each column chunk's pages, and a
+// dictionary-encoded page comes as int32 indexes into the chunk's
+// dictionary, whose values are looked up (ids) or hashed (message ids)
+// once, so that rows become index lookups. Everything else (nested
+// structs, lists, JSON, INT96, DECIMAL, unsigned and TIME columns, codecs
+// or encodings parquet-go does not read, optional columns whose
+// statistics do not count nulls (parquet-go would trust num_nulls in V2
+// page headers), files from writers with the PARQUET-816 bug, encrypted
+// columns) goes through arrow-go's pqarrow
+// record batches of the projected columns, string ids read as dictionary
+// arrays (arrowpath.go). Both give the same Dataset; tests check it on
+// every fixture.
+//
+// User and item ids follow publish/keyid, the rule the read side applies:
+// a row whose id is empty, too long, not UTF-8 or holds a character the
+// read side refuses is dropped (no_user_id or no_item_id, id_too_long,
+// invalid_utf8, bad_id), each distinct dictionary value checked once.
 //
 // Dense ids are deterministic: items and event names are numbered in sorted
 // order, users in order of first appearance when the files are read in

@@ -15,22 +15,19 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	pq "github.com/parquet-go/parquet-go"
 )
 
 // maxPrealloc caps the events room is allocated for up front, from counts
 // in footers that may lie.
 const maxPrealloc = 64 << 20
 
-// recoverFastPath turns panics of the page-level path into errors, like
-// those of arrow-go; the fuzz test turns it off.
-var recoverFastPath = true
-
 // unit is one row group of one file: the grain of parallel reading.
 type unit struct {
 	file     int
 	rowGroup int
 	events   int64 // rows, or list elements when items are exploded from a list
-	fast     bool  // every projected column can take the page-level path
+	pages    bool  // every projected column can take the page path
 }
 
 // Load reads the event files named by opt.Events and returns their
@@ -166,7 +163,7 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 	oldWriter := rdr.MetaData().WriterVersion().LessThan(metadata.Parquet816FixedVersion)
 	for rg := range rdr.NumRowGroups() {
 		md := rdr.MetaData().RowGroup(rg)
-		fast := !oldWriter && !opt.arrowOnly
+		pages := !oldWriter && !opt.arrowOnly
 		for _, c := range cols.all() {
 			if !c.present() {
 				continue
@@ -175,7 +172,8 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 			if err != nil {
 				return nil, nil, fmt.Errorf("events file %s: row group %d: column %q: %w", path, rg, c.name, err)
 			}
-			fast = fast && cc.CryptoMetadata() == nil && fastLeaf(c, cc.Encodings())
+			pages = pages && cc.CryptoMetadata() == nil && pageLeaf(c, cc.Compression(), cc.Encodings()) &&
+				(c.desc.MaxDefinitionLevel() == 0 || hasNullCount(cc))
 		}
 		events := md.NumRows()
 		if events < 0 {
@@ -189,9 +187,22 @@ func planFile(path string, i int, opt *Options) (plan *filePlan, units []unit, e
 		case modeJSON:
 			events *= 2
 		}
-		units = append(units, unit{file: i, rowGroup: rg, events: events, fast: fast})
+		units = append(units, unit{file: i, rowGroup: rg, events: events, pages: pages})
 	}
 	return plan, units, nil
+}
+
+// hasNullCount reports whether a column chunk's statistics count its
+// nulls. parquet-go trusts num_nulls in V2 data page headers, which the
+// spec makes advisory: arrow-go writes 0 there when statistics are off,
+// and parquet-go then fails on the page ("page header declares 3000
+// values requiring 24000 bytes") or warns on stderr. A writer that counts
+// nulls in the chunk's statistics counts them in its page headers too;
+// an optional column without that count goes through arrow-go, which
+// takes the nulls from the definition levels.
+func hasNullCount(cc *metadata.ColumnChunkMetaData) bool {
+	st, err := cc.Statistics()
+	return err == nil && st != nil && st.HasNullCount()
 }
 
 // readUnits reads all units with opt.workers() workers. Each worker takes
@@ -282,10 +293,12 @@ type worker struct {
 	counts [numReasons]int64
 
 	// open file, kept across consecutive units of the same file
-	path string
-	file *os.File
-	rdr  *file.Reader
-	fr   *pqarrow.FileReader
+	path  string
+	file  *os.File
+	rdr   *file.Reader
+	fr    *pqarrow.FileReader
+	pf    *pq.File // parquet-go's view, opened by the first unit of the page path
+	pfErr error    // why parquet-go could not open the file
 
 	// scratch
 	rows, elems                batch
@@ -295,7 +308,7 @@ type worker struct {
 	hBuf, elemH                []uint64
 	wBuf, wTmp, elemW, elemQty []float32
 	jsonItems                  []jsonItem
-	fast                       fastCursors
+	pages                      pageCursors
 }
 
 func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
@@ -303,8 +316,8 @@ func newWorker(opt *Options, rows int64, parts int, dedup bool) *worker {
 	future := opt.now().Add(opt.maxFuture()).Unix()
 	w := &worker{
 		opt:      opt,
-		users:    newDictFor(int(rows / 8)),  // guesses: most exports have several events per user
-		items:    newDictFor(int(rows / 64)), // and many per item
+		users:    newIDDict(int(rows / 8)),  // guesses: most exports have several events per user
+		items:    newIDDict(int(rows / 64)), // and many per item
 		events:   newDict(),
 		lo:       lo,
 		hi:       hi,
@@ -328,7 +341,7 @@ func (w *worker) close() {
 func (w *worker) closeFile() {
 	if w.rdr != nil {
 		w.rdr.Close()
-		w.rdr, w.fr, w.file, w.path = nil, nil, nil, ""
+		w.rdr, w.fr, w.file, w.path, w.pf, w.pfErr = nil, nil, nil, "", nil, nil
 	}
 }
 
@@ -350,15 +363,29 @@ func (w *worker) open(p *filePlan) error {
 	return nil
 }
 
+// openPages opens the worker's file with parquet-go, once, and reports
+// whether it could: a file parquet-go does not open (a schema it does not
+// take, say) is read by arrow-go instead.
+func (w *worker) openPages() bool {
+	if w.pf == nil && w.pfErr == nil {
+		st, err := w.file.Stat()
+		if err == nil {
+			// parquet-go's default read buffer (4 KiB) is smaller than
+			// most pages, which it then reads straight into their buffers
+			// rather than copying them through its own.
+			w.pf, err = pq.OpenFile(w.file, st.Size(), pq.SkipPageIndex(true), pq.SkipBloomFilters(true))
+		}
+		w.pfErr = err
+	}
+	return w.pf != nil && len(w.pf.RowGroups()) == w.rdr.NumRowGroups()
+}
+
 func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err error) {
 	defer func() {
-		// arrow-go panics on some corrupt pages; that is bad input, not a
-		// bug of the caller. (The fuzz test lets the fast path's panics
-		// through: that code must not have any.)
-		if !u.fast || recoverFastPath {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("%w: %v", errCorrupt, r)
-			}
+		// The libraries panic on some corrupt pages; that is bad input,
+		// not a bug of the caller.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorrupt, r)
 		}
 		if err != nil {
 			err = fmt.Errorf("events file %s: row group %d: %w", p.path, u.rowGroup, err)
@@ -372,8 +399,8 @@ func (w *worker) readUnit(ctx context.Context, p *filePlan, u unit, ui int) (err
 	if err := w.open(p); err != nil {
 		return err
 	}
-	if u.fast {
-		err = w.readFast(ctx, p, u.rowGroup)
+	if u.pages && w.openPages() {
+		err = w.readPages(ctx, p, u.rowGroup)
 	} else {
 		err = w.readArrow(ctx, p, u.rowGroup)
 	}

@@ -17,15 +17,17 @@ func cpuSeconds() float64 {
 }
 
 // BenchmarkLoad reads a generated export (1M events) with and without
-// message-id deduplication, and through the Arrow path alone (the
-// fallback for nested columns). RECOPUB_BENCH_EVENTS sets a directory to read
-// instead, e.g. one written by
+// message-id deduplication (the page path: parquet-go's pages), and
+// through the Arrow path alone (arrow-go's pqarrow, the path of nested
+// columns). RECOPUB_BENCH_EVENTS sets a directory to read instead, e.g.
+// one written by
 //
 //	go run ./cmd/recopub gen --out /tmp/s10m --users 1000000 --items 200000 --events 10000000
-//	RECOPUB_BENCH_EVENTS=/tmp/s10m/events go test -run XXX -bench BenchmarkLoad -benchtime 5x ./features/
+//	RECOPUB_BENCH_EVENTS=/tmp/s10m/events go test -run XXX -bench 'BenchmarkLoad/(dedup|nodedup)$' -benchtime 3x ./features/
 //
-// It reports events/s (events read over wall time) and the bytes per event
-// the Dataset's interaction slices take.
+// It reports events/s (events read over wall time), CPU seconds per load
+// (the figure to compare on a shared machine) and the bytes per event the
+// Dataset's interaction slices take.
 func BenchmarkLoad(b *testing.B) {
 	dir := os.Getenv("RECOPUB_BENCH_EVENTS")
 	if dir == "" {

@@ -475,7 +475,7 @@ func TestShapes(t *testing.T) {
 					continue
 				}
 				if !reflect.DeepEqual(g, first) {
-					t.Errorf("the Arrow path gave\n%+v\nthe fast path\n%+v", g, first)
+					t.Errorf("the Arrow path gave\n%+v\nthe page path\n%+v", g, first)
 				}
 			}
 			wantFile := filepath.Join(root, "want.json")

@@ -1,9 +1,20 @@
 package features
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 )
+
+// errCorrupt marks input the libraries decoded but that does not add up
+// (a chunk with fewer values than its rows, an index past its
+// dictionary), and panics of the libraries on corrupt input.
+var errCorrupt = errors.New("corrupt page")
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errCorrupt}, args...)...)
+}
 
 // batch is a run of decoded events in a worker's scratch buffers: one
 // entry per row, or per list element when items are exploded.
@@ -24,6 +35,7 @@ const (
 	rNoEvent
 	rIDTooLong
 	rInvalidUTF8
+	rBadID
 	rUnknownEvent
 	rBadItems
 	rBadWeight
@@ -36,7 +48,7 @@ const (
 
 var reasonNames = [numReasons]string{
 	rNoUser: DropNoUser, rNoItem: DropNoItem, rNoEvent: DropNoEvent, rIDTooLong: DropIDTooLong,
-	rInvalidUTF8: DropInvalidUTF8, rUnknownEvent: DropUnknownEvent, rBadItems: DropBadItems,
+	rInvalidUTF8: DropInvalidUTF8, rBadID: DropBadID, rUnknownEvent: DropUnknownEvent, rBadItems: DropBadItems,
 	rBadWeight: DropBadWeight, rBadTime: DropBadTime, rFutureTime: DropFutureTime,
 	rOutOfWindow: DropOutOfWindow, rDuplicate: DropDuplicate,
 }
@@ -73,7 +85,7 @@ func (w *worker) appendRows(b *batch) {
 		u := b.uid[i]
 		if u == idNull && b.aid != nil {
 			if u = b.aid[i]; isLazy(u) {
-				u = w.fast.anonConv.resolve(u)
+				u = w.pages.anonConv.resolve(u)
 			}
 		}
 		it, t := b.iid[i], b.ts[i]
@@ -93,6 +105,8 @@ func (w *worker) appendRows(b *batch) {
 			r = rIDTooLong
 		case u == idBadUTF8 || it == idBadUTF8 || ev == idBadUTF8:
 			r = rInvalidUTF8
+		case u == idBadChar || it == idBadChar:
+			r = rBadID
 		case ev == idNull:
 			r = rNoEvent
 		case !keep[ev]:
