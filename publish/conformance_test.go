@@ -38,9 +38,16 @@ func RunConformance(t *testing.T, tg *redistest.Target) {
 		{"SourceChangedBetweenPasses", testSourceChanged},
 		{"Progress", testProgress},
 		{"EstimateMatchesServer", testEstimate},
+		{"FencedLock", testFencedLock},
+		{"GCUnderLock", testGCUnderLock},
+		{"GraceZero", testGraceZero},
+		{"Orphans", testOrphans},
+		{"DamagedRefused", testDamagedRefused},
+		{"ResetMidWrite", testResetMidWrite},
 		{"PreflightRefuses", testPreflightRefuses},
 		{"OutOfMemoryAborts", testOutOfMemoryAborts},
 		{"ServerRestartMidPublish", testServerRestart},
+		{"EvictionRefused", testEvictionRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, tg, rdb, publish.Keys{Namespace: strings.ToLower(tc.name)})

@@ -81,7 +81,7 @@ return 0`)
 // caller's lock value.
 const fenceLua = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('LOCKLOST')
+  return redis.error_reply('LOCKLOST the run lock is not held')
 end
 `
 

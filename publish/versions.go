@@ -188,6 +188,9 @@ func (l *Lock) GC(ctx context.Context, opt GCOptions) (GCResult, error) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
+	if err := l.Check(ctx); err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
 	vs, err := Versions(ctx, l.c, l.k)
 	if err != nil {
 		return res, err
