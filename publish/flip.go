@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -29,8 +30,8 @@ var (
 // live one. All keys share the {ns} hash tag, so it runs on Redis Cluster
 // too.
 //
-// KEYS: lock, current, status, versions. ARGV: lock value, version,
-// rollback (0/1), channel.
+// KEYS: lock, current, status, versions, flipped. ARGV: lock value,
+// version, rollback (0/1), channel, now (unix ms).
 var flipScript = redis.NewScript(fenceLua + `
 local st = redis.call('HGET', KEYS[3], ARGV[2])
 if st ~= 'complete' then
@@ -45,6 +46,7 @@ if cur and ARGV[3] ~= '1' then
   end
 end
 redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[5])
 redis.call('PUBLISH', ARGV[4], ARGV[2])
 if cur then return cur end
 return ''
@@ -114,7 +116,8 @@ func (l *Lock) Flip(ctx context.Context, version string, rollback bool) (string,
 	if rollback {
 		rb = "1"
 	}
-	prev, err := l.run(ctx, flipScript, []string{l.k.Current(), l.k.Status(), l.k.Versions()}, []any{version, rb, l.k.Flips()}).Text()
+	prev, err := l.run(ctx, flipScript, []string{l.k.Current(), l.k.Status(), l.k.Versions(), l.k.Flipped()},
+		[]any{version, rb, l.k.Flips(), time.Now().UnixMilli()}).Text()
 	if err != nil {
 		msg := err.Error()
 		switch {

@@ -51,6 +51,11 @@ func (k Keys) Versions() string { return k.control("versions") }
 // Status is the hash of version id -> status that the flip script checks.
 func (k Keys) Status() string { return k.control("status") }
 
+// Flipped is the hash of version id -> when it was last made live (unix
+// ms), written by the flip script: gc tells a version rolled back from
+// (kept) from one whose run died between completing and flipping it.
+func (k Keys) Flipped() string { return k.control("flipped") }
+
 // Lock is the run lock.
 func (k Keys) Lock() string { return k.control("lock") }
 

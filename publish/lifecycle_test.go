@@ -95,13 +95,26 @@ func testGraceZero(t *testing.T, tg *redistest.Target, rdb redis.UniversalClient
 	ctx := context.Background()
 	live := mustPublish(t, &publish.Writer{Client: rdb, Keys: k}, listsModel(20, 1))
 	dead := debris(t, rdb, k, time.Now(), true)
+	// Complete but never live: its run died before the flip.
+	unflipped, err := (&publish.Writer{Client: rdb, Keys: k}).Write(ctx, listsModel(20, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := publish.GC(ctx, rdb, k, publish.GCOptions{Grace: publish.DefaultGrace})
 	if err != nil || len(res.Versions) != 0 {
 		t.Fatalf("GC with the default grace removed %v (err %v), want nothing", res.Versions, err)
 	}
 	res, err = publish.GC(ctx, rdb, k, publish.GCOptions{})
-	if err != nil || strings.Join(res.Versions, ",") != dead {
-		t.Fatalf("GC with grace 0 removed %v (err %v), want %s", res.Versions, err, dead)
+	if want := unflipped.Version + "," + dead; err != nil || strings.Join(res.Versions, ",") != want {
+		t.Fatalf("GC with grace 0 removed %v (err %v), want %s", res.Versions, err, want)
+	}
+	// A version rolled back from was live: it stays for a flip.
+	newer := mustPublish(t, &publish.Writer{Client: rdb, Keys: k}, listsModel(20, 3))
+	if _, err := publish.Flip(ctx, rdb, k, live.Version, true); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = publish.GC(ctx, rdb, k, publish.GCOptions{}); err != nil || len(res.Versions) != 0 {
+		t.Fatalf("GC removed %v (err %v); want %s, rolled back from, kept", res.Versions, err, newer.Version)
 	}
 	if n := versionKeys(t, tg, k, dead); n != 0 {
 		t.Errorf("%d keys of %s remain", n, dead)

@@ -21,10 +21,12 @@ var ErrLive = errors.New("version is live")
 
 // VersionInfo describes one version, as listed by Versions.
 type VersionInfo struct {
-	ID        string           `json:"id"`
-	CreatedAt time.Time        `json:"created_at"`
-	Status    string           `json:"status"`
-	Live      bool             `json:"live"`
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Status    string    `json:"status"`
+	Live      bool      `json:"live"`
+	// FlippedAt is when the version was last made live; zero if never.
+	FlippedAt time.Time        `json:"flipped_at,omitzero"`
 	Lists     map[string]int64 `json:"lists,omitempty"`
 	Hashes    int64            `json:"hashes"`
 	// Bytes is the writer's estimate of the version's memory on the
@@ -42,6 +44,10 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 	status, err := c.HGetAll(ctx, k.Status()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", k.Status(), err)
+	}
+	flipped, err := c.HGetAll(ctx, k.Flipped()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", k.Flipped(), err)
 	}
 	live, err := Live(ctx, c, k)
 	if err != nil {
@@ -63,6 +69,9 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 		}
 		if vi.Status == "" {
 			vi.Status = "unknown"
+		}
+		if ms, err := strconv.ParseInt(flipped[id], 10, 64); err == nil {
+			vi.FlippedAt = time.UnixMilli(ms).UTC()
 		}
 		vi.Lists, vi.Hashes = parseCounts(man["counts"])
 		vi.Bytes, _ = strconv.ParseInt(man["estimated_bytes"], 10, 64)
@@ -94,7 +103,7 @@ return redis.call('ZREM', KEYS[2], ARGV[2])
 // DeleteVersion interrupted midway leaves the version listed without a
 // status, which GC removes once it is older than the grace period.
 func (l *Lock) DeleteVersion(ctx context.Context, version string) (int64, error) {
-	err := l.run(ctx, forgetScript, []string{l.k.Current(), l.k.Status()}, []any{version}).Err()
+	err := l.run(ctx, forgetScript, []string{l.k.Current(), l.k.Status(), l.k.Flipped()}, []any{version}).Err()
 	if err != nil && strings.HasPrefix(err.Error(), "LIVE ") {
 		return 0, fmt.Errorf("delete %s: %w", version, ErrLive)
 	}
@@ -175,13 +184,17 @@ type GCResult struct {
 	Keys     int64    // keys unlinked, all of them
 }
 
-// GC removes, under the lock, versions no longer needed: complete
-// versions older than the live one beyond opt.Keep, failed or unfinished
-// versions older than opt.Grace, and orphans: key prefixes of versions
-// that {ns}:versions no longer lists (a run killed after its entry was
-// dropped), found by SCAN on every master, older than opt.Grace by the
-// time in their id. It never removes the live version or a complete one
-// newer than it.
+// GC removes, under the lock, versions no longer needed:
+//   - complete versions older than the live one beyond opt.Keep;
+//   - failed or unfinished versions older than opt.Grace, and complete
+//     versions newer than the live one that were never live (their run
+//     died between completing and flipping them) older than opt.Grace;
+//   - orphans: key prefixes of versions {ns}:versions no longer lists (a
+//     run killed after its entry was dropped), found by SCAN on every
+//     master, older than opt.Grace by the time in their id.
+//
+// It never removes the live version, nor a complete version newer than
+// it that was live once (rolled back from).
 func (l *Lock) GC(ctx context.Context, opt GCOptions) (GCResult, error) {
 	var res GCResult
 	opt.Keep = max(opt.Keep, 0)
@@ -239,8 +252,12 @@ func dropped(vs []VersionInfo, opt GCOptions) []string {
 		v := vs[i]
 		switch {
 		case v.Live:
+		case v.Status == StatusComplete && liveAt >= 0 && i > liveAt && v.FlippedAt.IsZero() && opt.Now.Sub(v.CreatedAt) >= opt.Grace:
+			// newer than live, never live, older than grace: its run
+			// died between completing and flipping it
+			drop = append(drop, v.ID)
 		case v.Status == StatusComplete && (liveAt < 0 || i > liveAt):
-			// newer than live, or nothing live: keep for a flip
+			// rolled back from, or nothing live: keep for a flip
 		case v.Status == StatusComplete:
 			if kept < opt.Keep {
 				kept++

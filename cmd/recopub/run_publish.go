@@ -115,11 +115,11 @@ func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func()
 		closeClient()
 		return nil, nil, err
 	}
-	if err := publish.CheckEviction(ctx, rdb); errors.Is(err, publish.ErrEvictionPolicy) {
-		return fail(usageError{err})
-	}
 	if c.liveBefore, err = publish.Live(ctx, rdb, c.redis.keys()); err != nil {
 		return fail(redisError(c.redis.url, err))
+	}
+	if err := publish.CheckEviction(ctx, rdb); errors.Is(err, publish.ErrEvictionPolicy) {
+		return fail(usageError{err})
 	}
 	lock, err := publish.AcquireLock(ctx, rdb, c.redis.keys(), c.lockOptions())
 	if err != nil {
