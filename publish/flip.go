@@ -47,6 +47,9 @@ if cur and ARGV[3] ~= '1' then
 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[5], ARGV[2], ARGV[5])
+if cur and not redis.call('HGET', KEYS[5], cur) then
+  redis.call('HSET', KEYS[5], cur, ARGV[5]) -- live before {ns}:flipped existed
+end
 redis.call('PUBLISH', ARGV[4], ARGV[2])
 if cur then return cur end
 return ''
