@@ -177,6 +177,13 @@ type GCOptions struct {
 	Now   time.Time
 }
 
+// pastGrace reports whether something made at t is older than the grace
+// period. Grace 0 is now, whatever t says: a version id's time can be a
+// second or two ahead of the clock (NewVersionID keeps ids increasing).
+func (opt GCOptions) pastGrace(t time.Time) bool {
+	return opt.Grace == 0 || opt.Now.Sub(t) >= opt.Grace
+}
+
 // GCResult is what GC removed.
 type GCResult struct {
 	Versions []string // listed versions removed, in the order removed
@@ -252,7 +259,7 @@ func dropped(vs []VersionInfo, opt GCOptions) []string {
 		v := vs[i]
 		switch {
 		case v.Live:
-		case v.Status == StatusComplete && liveAt >= 0 && i > liveAt && v.FlippedAt.IsZero() && opt.Now.Sub(v.CreatedAt) >= opt.Grace:
+		case v.Status == StatusComplete && liveAt >= 0 && i > liveAt && v.FlippedAt.IsZero() && opt.pastGrace(v.CreatedAt):
 			// newer than live, never live, older than grace: its run
 			// died between completing and flipping it
 			drop = append(drop, v.ID)
@@ -264,7 +271,7 @@ func dropped(vs []VersionInfo, opt GCOptions) []string {
 				continue
 			}
 			drop = append(drop, v.ID)
-		case opt.Now.Sub(v.CreatedAt) >= opt.Grace:
+		case opt.pastGrace(v.CreatedAt):
 			drop = append(drop, v.ID)
 		}
 	}
@@ -308,7 +315,7 @@ func (l *Lock) orphans(ctx context.Context, opt GCOptions) ([]string, error) {
 	var out []string
 	for _, id := range slices.Sorted(maps.Keys(seen)) {
 		t, _ := VersionTime(id)
-		if id == live || slices.Contains(listed, id) || opt.Now.Sub(t) < opt.Grace {
+		if id == live || slices.Contains(listed, id) || !opt.pastGrace(t) {
 			continue
 		}
 		out = append(out, id)
