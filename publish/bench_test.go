@@ -241,3 +241,30 @@ func BenchmarkWriterTuning(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyVersion measures the check every flip and rollback makes:
+// counting a version's keys by SCAN against its manifest, here with two
+// versions of benchKeys() lists and hashes each in the database.
+func BenchmarkVerifyVersion(b *testing.B) {
+	s := redistest.Start(b)
+	rdb := s.Client(b)
+	ctx := context.Background()
+	n := benchKeys()
+	var v string
+	for tag := range 2 {
+		w := &publish.Writer{Client: rdb, SampleSize: 10}
+		r, err := w.Publish(ctx, listsModel(n, float64(tag)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		v = r.Version
+	}
+	keys := rdb.DBSize(ctx).Val()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := publish.VerifyVersion(ctx, rdb, publish.Keys{}, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(keys)*float64(b.N)/b.Elapsed().Seconds(), "keys_scanned/s")
+}

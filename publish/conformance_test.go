@@ -38,9 +38,16 @@ func RunConformance(t *testing.T, tg *redistest.Target) {
 		{"SourceChangedBetweenPasses", testSourceChanged},
 		{"Progress", testProgress},
 		{"EstimateMatchesServer", testEstimate},
+		{"FencedLock", testFencedLock},
+		{"GCUnderLock", testGCUnderLock},
+		{"GraceZero", testGraceZero},
+		{"Orphans", testOrphans},
+		{"DamagedRefused", testDamagedRefused},
+		{"ResetMidWrite", testResetMidWrite},
 		{"PreflightRefuses", testPreflightRefuses},
 		{"OutOfMemoryAborts", testOutOfMemoryAborts},
 		{"ServerRestartMidPublish", testServerRestart},
+		{"EvictionRefused", testEvictionRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, tg, rdb, publish.Keys{Namespace: strings.ToLower(tc.name)})
@@ -176,11 +183,11 @@ func testGCRemovesDebris(t *testing.T, tg *redistest.Target, rdb redis.Universal
 	for i := range 200 {
 		rdb.Set(ctx, k.List(dead, publish.FamilySimilar, strconv.Itoa(i)), "debris", 0)
 	}
-	removed, err := publish.GC(ctx, rdb, k, publish.GCOptions{Keep: 1, Now: start.Add(10 * time.Hour)})
+	removed, err := publish.GC(ctx, rdb, k, publish.GCOptions{Keep: 1, Grace: publish.DefaultGrace, Now: start.Add(10 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(removed, ","), versions[1]+","+versions[0]+","+dead; got != want {
+	if got, want := strings.Join(removed.Versions, ","), versions[1]+","+versions[0]+","+dead; got != want {
 		t.Errorf("removed %s, want %s", got, want)
 	}
 	for _, v := range append(versions[:2:2], dead) {
@@ -198,18 +205,18 @@ func testGCRemovesDebris(t *testing.T, tg *redistest.Target, rdb redis.Universal
 
 func testLockExcludes(t *testing.T, _ *redistest.Target, rdb redis.UniversalClient, k publish.Keys) {
 	ctx := context.Background()
-	l, err := publish.AcquireLock(ctx, rdb, k, 300*time.Millisecond)
+	l, err := publish.AcquireLock(ctx, rdb, k, publish.LockOptions{TTL: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond) // renewed past its TTL
-	if _, err := publish.AcquireLock(ctx, rdb, k, time.Second); !errors.Is(err, publish.ErrLocked) {
+	if _, err := publish.AcquireLock(ctx, rdb, k, publish.LockOptions{TTL: time.Second}); !errors.Is(err, publish.ErrLocked) {
 		t.Fatalf("second AcquireLock err=%v, want ErrLocked", err)
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l2, err := publish.AcquireLock(ctx, rdb, k, time.Second)
+	l2, err := publish.AcquireLock(ctx, rdb, k, publish.LockOptions{TTL: time.Second})
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}

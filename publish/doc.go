@@ -10,7 +10,8 @@
 //	{reco}:current                 string: the live version id
 //	{reco}:versions                sorted set: version ids scored by creation time (ms)
 //	{reco}:status                  hash: version id -> writing | complete | failed
-//	{reco}:lock                    string: the run lock (token), with a TTL
+//	{reco}:lock                    string: the run lock and fencing token, with a TTL
+//	{reco}:flipped                 hash: version id -> when it was last made live (ms)
 //	{reco}:flips                   pub/sub channel: the new live version id after each flip
 //	reco:<version>:manifest        hash: created_at, status, parameters, inputs, counts
 //	reco:<version>:sim:<item>      sorted set: neighbour item -> similarity
@@ -32,6 +33,16 @@
 // LiveFeatures is the alternative for user features: it merges them with
 // HSET into the hashes RudderStack's Redis destination keeps per user
 // (Keys.LiveUser), which belong to no version.
+//
+// # The run lock
+//
+// AcquireLock takes {reco}:lock for a run, gc or rollback. Its value is
+// the fencing token: Lock's methods (Flip, DeleteVersion, GC) and the
+// Writer's register and complete steps are Lua scripts that compare the
+// lock with it on the server first, so a process that lost the lock can
+// neither flip nor delete. Flip also counts the version's keys against
+// its manifest (VerifyVersion) and refuses a damaged version. The package
+// functions Flip, DeleteVersion and GC take the lock for the one call.
 //
 // # Models as files
 //

@@ -1,10 +1,12 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -23,44 +25,66 @@ var (
 )
 
 // flipScript makes a complete version live and announces it. It checks, in
-// one atomic step on the server, that the version is complete and, unless
-// rolling back, not older than the live one. All keys share the {ns} hash
-// tag, so it runs on Redis Cluster too.
+// one atomic step on the server, that the caller holds the run lock, that
+// the version is complete and, unless rolling back, not older than the
+// live one. All keys share the {ns} hash tag, so it runs on Redis Cluster
+// too.
 //
-// KEYS: current, status, versions. ARGV: version, rollback (0/1), channel.
-var flipScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[2], ARGV[1])
+// KEYS: lock, current, status, versions, flipped. ARGV: lock value,
+// version, rollback (0/1), channel, now (unix ms).
+var flipScript = redis.NewScript(fenceLua + `
+local st = redis.call('HGET', KEYS[3], ARGV[2])
 if st ~= 'complete' then
   return redis.error_reply('NOTCOMPLETE ' .. tostring(st))
 end
-local cur = redis.call('GET', KEYS[1])
-if cur and ARGV[2] ~= '1' then
-  local curScore = redis.call('ZSCORE', KEYS[3], cur)
-  local newScore = redis.call('ZSCORE', KEYS[3], ARGV[1])
+local cur = redis.call('GET', KEYS[2])
+if cur and ARGV[3] ~= '1' then
+  local curScore = redis.call('ZSCORE', KEYS[4], cur)
+  local newScore = redis.call('ZSCORE', KEYS[4], ARGV[2])
   if curScore and newScore and tonumber(newScore) < tonumber(curScore) then
     return redis.error_reply('OLDER ' .. cur)
   end
 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[3], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[5])
+if cur and not redis.call('HGET', KEYS[5], cur) then
+  redis.call('HSET', KEYS[5], cur, ARGV[5]) -- live before {ns}:flipped existed
+end
+redis.call('PUBLISH', ARGV[4], ARGV[2])
 if cur then return cur end
 return ''
 `)
 
-// completeScript marks a version complete only if it is still registered
-// as writing, so a version whose registration was lost never becomes
-// flippable. KEYS: status. ARGV: version.
-var completeScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], ARGV[1])
-if st ~= 'writing' then
-  return redis.error_reply('NOTWRITING ' .. tostring(st))
-end
-redis.call('HSET', KEYS[1], ARGV[1], 'complete')
+// registerScript lists a new version as writing, under the lock.
+// KEYS: lock, versions, status. ARGV: lock value, version, score (ms).
+var registerScript = redis.NewScript(fenceLua + `
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[2], 'writing')
 return 1
 `)
 
-func markComplete(ctx context.Context, c redis.UniversalClient, k Keys, version string) error {
-	err := completeScript.Run(ctx, c, []string{k.Status()}, version).Err()
+// completeScript marks a version complete only if it is still registered
+// as writing and the caller holds the lock, so a version whose
+// registration was lost never becomes flippable.
+// KEYS: lock, status. ARGV: lock value, version.
+var completeScript = redis.NewScript(fenceLua + `
+local st = redis.call('HGET', KEYS[2], ARGV[2])
+if st ~= 'writing' then
+  return redis.error_reply('NOTWRITING ' .. tostring(st))
+end
+redis.call('HSET', KEYS[2], ARGV[2], 'complete')
+return 1
+`)
+
+func (l *Lock) register(ctx context.Context, version string, scoreMs int64) error {
+	if err := l.run(ctx, registerScript, []string{l.k.Versions(), l.k.Status()}, []any{version, scoreMs}).Err(); err != nil {
+		return fmt.Errorf("register version %s: %w", version, err)
+	}
+	return nil
+}
+
+func (l *Lock) markComplete(ctx context.Context, version string) error {
+	err := l.run(ctx, completeScript, []string{l.k.Status()}, []any{version}).Err()
 	if err != nil && strings.HasPrefix(err.Error(), "NOTWRITING") {
 		return fmt.Errorf("mark %s complete: %w (status %s; removed by gc, or the server restarted)", version, ErrNotWriting, strings.TrimPrefix(err.Error(), "NOTWRITING "))
 	}
@@ -70,14 +94,33 @@ func markComplete(ctx context.Context, c redis.UniversalClient, k Keys, version 
 	return nil
 }
 
-// Flip makes version live and returns the version it replaced ("" if
-// none). rollback allows a version older than the live one.
-func Flip(ctx context.Context, c redis.UniversalClient, k Keys, version string, rollback bool) (string, error) {
+// Flip makes version live under the lock and returns the version it
+// replaced ("" if none). rollback allows a version older than the live
+// one. Before the flip the version's keys are counted on every master
+// and compared with its manifest (VerifyVersion): a version that lost
+// keys (evicted, deleted by hand) is refused with ErrDamaged. The flip
+// itself checks, atomically on the server, that this process still holds
+// the lock (else ErrLockLost), that the version is complete and, unless
+// rolling back, not older than the live one.
+func (l *Lock) Flip(ctx context.Context, version string, rollback bool) (string, error) {
+	// Checked again by the script; first so that an unknown or failed
+	// version is refused for what it is, not for its missing keys.
+	st, err := l.c.HGet(ctx, l.k.Status(), version).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("flip to %s: %w", version, err)
+	}
+	if st != StatusComplete {
+		return "", fmt.Errorf("flip to %s: %w (status %s)", version, ErrNotComplete, cmp.Or(st, "nil"))
+	}
+	if err := VerifyVersion(ctx, l.c, l.k, version); err != nil {
+		return "", fmt.Errorf("flip to %s: %w", version, err)
+	}
 	rb := "0"
 	if rollback {
 		rb = "1"
 	}
-	prev, err := flipScript.Run(ctx, c, []string{k.Current(), k.Status(), k.Versions()}, version, rb, k.Flips()).Text()
+	prev, err := l.run(ctx, flipScript, []string{l.k.Current(), l.k.Status(), l.k.Versions(), l.k.Flipped()},
+		[]any{version, rb, l.k.Flips(), time.Now().UnixMilli()}).Text()
 	if err != nil {
 		msg := err.Error()
 		switch {
@@ -89,6 +132,14 @@ func Flip(ctx context.Context, c redis.UniversalClient, k Keys, version string, 
 		return "", fmt.Errorf("flip to %s: %w", version, err)
 	}
 	return prev, nil
+}
+
+// Flip takes the namespace's run lock, flips to version (see Lock.Flip)
+// and releases the lock. It fails with ErrLocked while a run holds it.
+func Flip(ctx context.Context, c redis.UniversalClient, k Keys, version string, rollback bool) (string, error) {
+	return withLock(ctx, c, k, "publish.Flip", func(l *Lock) (string, error) {
+		return l.Flip(ctx, version, rollback)
+	})
 }
 
 // Live returns the live version id, or "" when nothing was published.

@@ -51,6 +51,11 @@ func (k Keys) Versions() string { return k.control("versions") }
 // Status is the hash of version id -> status that the flip script checks.
 func (k Keys) Status() string { return k.control("status") }
 
+// Flipped is the hash of version id -> when it was last made live (unix
+// ms), written by the flip script: gc tells a version rolled back from
+// (kept) from one whose run died between completing and flipping it.
+func (k Keys) Flipped() string { return k.control("flipped") }
+
 // Lock is the run lock.
 func (k Keys) Lock() string { return k.control("lock") }
 
@@ -59,6 +64,38 @@ func (k Keys) Flips() string { return k.control("flips") }
 
 // VersionPrefix is the prefix of every key of a version.
 func (k Keys) VersionPrefix(version string) string { return k.ns() + ":" + version + ":" }
+
+// VersionPattern is the SCAN pattern of every key of a version.
+func (k Keys) VersionPattern(version string) string { return k.VersionPrefix(version) + "*" }
+
+// AllVersionsPattern is the SCAN pattern of the keys of every version
+// (and of anything else under "<ns>:", which VersionOf tells apart).
+func (k Keys) AllVersionsPattern() string { return k.ns() + ":*" }
+
+// VersionOf returns the version a key belongs to, or false when key is
+// not a version key (its second segment is not a version id).
+func (k Keys) VersionOf(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, k.ns()+":")
+	if !ok {
+		return "", false
+	}
+	id, _, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", false
+	}
+	if _, ok := VersionTime(id); !ok {
+		return "", false
+	}
+	return id, true
+}
+
+// InFamily reports whether key, a key of version, is a list or hash of
+// family: the family's single list (such as "pop") or one of its ids.
+func (k Keys) InFamily(version, family, key string) bool {
+	base := k.List(version, family, "")
+	rest, ok := strings.CutPrefix(key, base)
+	return ok && (rest == "" || rest[0] == ':')
+}
 
 // Manifest is the hash describing a version.
 func (k Keys) Manifest(version string) string { return k.VersionPrefix(version) + "manifest" }

@@ -21,6 +21,11 @@ var (
 	// ErrOutOfMemory is returned when the server refused a write because
 	// it reached maxmemory (an "OOM command not allowed" reply).
 	ErrOutOfMemory = errors.New("redis ran out of memory")
+	// ErrEvictionPolicy is returned when a server's maxmemory-policy may
+	// evict keys without a TTL (allkeys-*): a version's keys, live ones
+	// included, could vanish under memory pressure. errors.As gives a
+	// *EvictionError.
+	ErrEvictionPolicy = errors.New("maxmemory-policy can evict the versions' keys")
 	// ErrServerRestarted is returned when a server restarted (its run_id
 	// changed) while a version was being written: the keys written before
 	// the restart may be lost.
@@ -267,6 +272,37 @@ func Preflight(ctx context.Context, c redis.UniversalClient, need int64) error {
 	for _, m := range mems {
 		if m.Max > 0 && m.Used+share > m.Max {
 			return fmt.Errorf("preflight: %w", &MemoryError{Addr: m.Addr, Need: share, Used: m.Used, Max: m.Max})
+		}
+	}
+	return nil
+}
+
+// EvictionError is the refusal of a server whose maxmemory-policy evicts
+// keys without a TTL.
+type EvictionError struct {
+	Addr, Policy string
+}
+
+func (e *EvictionError) Error() string {
+	return fmt.Sprintf("%v: %s has maxmemory-policy %s, which evicts any key when memory runs short, live versions included: set it to noeviction (or a volatile-* policy) with CONFIG SET maxmemory-policy noeviction and in redis.conf, or use a Redis of its own for recopub; --force does not override this",
+		ErrEvictionPolicy, e.Addr, e.Policy)
+}
+
+func (e *EvictionError) Unwrap() error { return ErrEvictionPolicy }
+
+// CheckEviction reads INFO memory on every master and returns an
+// *EvictionError when one's maxmemory-policy is allkeys-*: such a server
+// evicts version keys at random when it reaches maxmemory, and a
+// damaged version would be served. noeviction and volatile-* (which only
+// evict keys with a TTL, and recopub's have none) pass.
+func CheckEviction(ctx context.Context, c redis.UniversalClient) error {
+	mems, err := MemoryInfo(ctx, c)
+	if err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
+	for _, m := range mems {
+		if strings.HasPrefix(m.Policy, "allkeys-") {
+			return fmt.Errorf("preflight: %w", &EvictionError{Addr: m.Addr, Policy: m.Policy})
 		}
 	}
 	return nil

@@ -2,9 +2,13 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -143,4 +147,122 @@ func sample(rng *rand.Rand, n, k int) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ErrDamaged is returned when a version holds fewer keys than its
+// manifest counts: evicted under memory pressure, deleted by hand, lost
+// in a restart. errors.As gives a *DamageError.
+var ErrDamaged = errors.New("version is damaged")
+
+// FamilyCount is a family's keys in Redis against its manifest's count.
+type FamilyCount struct {
+	Family     string
+	Have, Want int64
+}
+
+// DamageError names the families of Version that lack keys.
+type DamageError struct {
+	Version string
+	Missing []FamilyCount // by family name; "manifest" when it is gone
+}
+
+func (e *DamageError) Error() string {
+	parts := make([]string, len(e.Missing))
+	for i, m := range e.Missing {
+		parts[i] = fmt.Sprintf("%s has %d of %d keys", m.Family, m.Have, m.Want)
+	}
+	return fmt.Sprintf("%v: %s: %s (evicted, deleted or lost in a restart; publish a new version or pick another)",
+		ErrDamaged, e.Version, strings.Join(parts, ", "))
+}
+
+func (e *DamageError) Unwrap() error { return ErrDamaged }
+
+// VerifyVersion counts the keys of version on every master by SCAN and
+// compares them, family by family, with the counts its manifest
+// recorded when it was completed. A missing manifest or any family with
+// fewer keys is a *DamageError.
+func VerifyVersion(ctx context.Context, c redis.UniversalClient, k Keys, version string) error {
+	man, err := c.HGetAll(ctx, k.Manifest(version)).Result()
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", version, err)
+	}
+	if len(man) == 0 {
+		return &DamageError{Version: version, Missing: []FamilyCount{{Family: "manifest", Want: 1}}}
+	}
+	lists, hashes := parseCounts(man["counts"])
+	want := maps.Clone(lists)
+	if want == nil {
+		want = make(map[string]int64)
+	}
+	if hashes > 0 {
+		want[FamilyUser] = hashes
+	}
+	have, err := countFamilies(ctx, c, k, version, slices.Collect(maps.Keys(want)))
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", version, err)
+	}
+	de := &DamageError{Version: version}
+	for _, fam := range slices.Sorted(maps.Keys(want)) {
+		if have[fam] < want[fam] {
+			de.Missing = append(de.Missing, FamilyCount{Family: fam, Have: have[fam], Want: want[fam]})
+		}
+	}
+	if len(de.Missing) > 0 {
+		return de
+	}
+	return nil
+}
+
+// countFamilies counts the keys of version in each of families on every
+// master.
+func countFamilies(ctx context.Context, c redis.UniversalClient, k Keys, version string, families []string) (map[string]int64, error) {
+	var mu sync.Mutex
+	out := make(map[string]int64)
+	err := forEachMaster(ctx, c, func(ctx context.Context, node redis.UniversalClient, addr string) error {
+		local := make(map[string]int64)
+		err := scanKeys(ctx, node, k.VersionPattern(version), func(keys []string) error {
+			for _, key := range keys {
+				for _, fam := range families {
+					if k.InFamily(version, fam, key) {
+						local[fam]++
+						break
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", addr, err)
+		}
+		mu.Lock()
+		for f, n := range local {
+			out[f] += n
+		}
+		mu.Unlock()
+		return nil
+	})
+	return out, err
+}
+
+// scanBatch is SCAN's COUNT: keys the server looks at per call.
+const scanBatch = 1000
+
+// scanKeys SCANs node for keys matching pattern and passes each batch
+// to fn.
+func scanKeys(ctx context.Context, node redis.UniversalClient, pattern string, fn func([]string) error) error {
+	var cursor uint64
+	for {
+		keys, next, err := node.Scan(ctx, cursor, pattern, scanBatch).Result()
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			if err := fn(keys); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
 }

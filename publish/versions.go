@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,10 +21,12 @@ var ErrLive = errors.New("version is live")
 
 // VersionInfo describes one version, as listed by Versions.
 type VersionInfo struct {
-	ID        string           `json:"id"`
-	CreatedAt time.Time        `json:"created_at"`
-	Status    string           `json:"status"`
-	Live      bool             `json:"live"`
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Status    string    `json:"status"`
+	Live      bool      `json:"live"`
+	// FlippedAt is when the version was last made live; zero if never.
+	FlippedAt time.Time        `json:"flipped_at,omitzero"`
 	Lists     map[string]int64 `json:"lists,omitempty"`
 	Hashes    int64            `json:"hashes"`
 	// Bytes is the writer's estimate of the version's memory on the
@@ -40,6 +44,10 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 	status, err := c.HGetAll(ctx, k.Status()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", k.Status(), err)
+	}
+	flipped, err := c.HGetAll(ctx, k.Flipped()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", k.Flipped(), err)
 	}
 	live, err := Live(ctx, c, k)
 	if err != nil {
@@ -62,6 +70,9 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 		if vi.Status == "" {
 			vi.Status = "unknown"
 		}
+		if ms, err := strconv.ParseInt(flipped[id], 10, 64); err == nil {
+			vi.FlippedAt = time.UnixMilli(ms).UTC()
+		}
 		vi.Lists, vi.Hashes = parseCounts(man["counts"])
 		vi.Bytes, _ = strconv.ParseInt(man["estimated_bytes"], 10, 64)
 		out = append(out, vi)
@@ -69,65 +80,70 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 	return out, nil
 }
 
-// forgetScript makes a version unflippable before its keys go: it drops
-// the version's status unless the version is live, in one step on the
-// {ns} slot, so a rollback can never pick a half-deleted version.
-// KEYS: current, status. ARGV: version.
-var forgetScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.error_reply('LIVE ' .. ARGV[1])
+// forgetScript makes a version unflippable before its keys go: under the
+// lock, it drops the version's status unless the version is live, in one
+// step on the {ns} slot, so a rollback can never pick a half-deleted
+// version. KEYS: lock, current, status. ARGV: lock value, version.
+var forgetScript = redis.NewScript(fenceLua + `
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+  return redis.error_reply('LIVE ' .. ARGV[2])
 end
-redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[2])
 return 1
 `)
 
+// unregisterScript removes a forgotten version from the list, under the
+// lock. KEYS: lock, versions. ARGV: lock value, version.
+var unregisterScript = redis.NewScript(fenceLua + `
+return redis.call('ZREM', KEYS[2], ARGV[2])
+`)
+
 // DeleteVersion removes every key of a version that is not live and
-// forgets it. It returns the number of keys removed. A DeleteVersion
-// interrupted midway leaves the version listed without a status, which
-// GC removes once it is older than the grace period.
-func DeleteVersion(ctx context.Context, c redis.UniversalClient, k Keys, version string) (int64, error) {
-	err := forgetScript.Run(ctx, c, []string{k.Current(), k.Status()}, version).Err()
+// forgets it, under the lock. It returns the number of keys removed. A
+// DeleteVersion interrupted midway leaves the version listed without a
+// status, which GC removes once it is older than the grace period.
+func (l *Lock) DeleteVersion(ctx context.Context, version string) (int64, error) {
+	err := l.run(ctx, forgetScript, []string{l.k.Current(), l.k.Status(), l.k.Flipped()}, []any{version}).Err()
 	if err != nil && strings.HasPrefix(err.Error(), "LIVE ") {
 		return 0, fmt.Errorf("delete %s: %w", version, ErrLive)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("delete %s: %w", version, err)
 	}
-	n, err := unlinkPrefix(ctx, c, k.VersionPrefix(version))
+	n, err := unlinkPrefix(ctx, l.c, l.k.VersionPattern(version))
 	if err != nil {
 		return n, fmt.Errorf("delete %s: %w", version, err)
 	}
-	if err := c.ZRem(ctx, k.Versions(), version).Err(); err != nil {
+	if err := l.run(ctx, unregisterScript, []string{l.k.Versions()}, []any{version}).Err(); err != nil {
 		return n, fmt.Errorf("delete %s: %w", version, err)
 	}
 	return n, nil
 }
 
-// unlinkPrefix SCANs every master for keys starting with prefix and
-// UNLINKs them.
-func unlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) (int64, error) {
+// DeleteVersion takes the namespace's run lock, deletes version (see
+// Lock.DeleteVersion) and releases the lock.
+func DeleteVersion(ctx context.Context, c redis.UniversalClient, k Keys, version string) (int64, error) {
+	return withLock(ctx, c, k, "publish.DeleteVersion", func(l *Lock) (int64, error) {
+		return l.DeleteVersion(ctx, version)
+	})
+}
+
+// unlinkPrefix SCANs every master for keys matching pattern and UNLINKs
+// them.
+func unlinkPrefix(ctx context.Context, c redis.UniversalClient, pattern string) (int64, error) {
 	var total atomic.Int64
 	err := forEachMaster(ctx, c, func(ctx context.Context, node redis.UniversalClient, _ string) error {
-		var cursor uint64
-		for {
-			keys, next, err := node.Scan(ctx, cursor, prefix+"*", 1000).Result()
-			if err != nil {
+		return scanKeys(ctx, node, pattern, func(keys []string) error {
+			p := node.Pipeline()
+			for _, key := range keys {
+				p.Unlink(ctx, key)
+			}
+			if _, err := p.Exec(ctx); err != nil {
 				return err
 			}
-			if len(keys) > 0 {
-				p := node.Pipeline()
-				for _, key := range keys {
-					p.Unlink(ctx, key)
-				}
-				if _, err := p.Exec(ctx); err != nil {
-					return err
-				}
-				total.Add(int64(len(keys)))
-			}
-			if cursor = next; cursor == 0 {
-				return nil
-			}
-		}
+			total.Add(int64(len(keys)))
+			return nil
+		})
 	})
 	return total.Load(), err
 }
@@ -146,31 +162,96 @@ func forEachMaster(ctx context.Context, c redis.UniversalClient, fn func(ctx con
 	return fn(ctx, c, "redis")
 }
 
+// DefaultGrace is how long gc leaves unfinished versions alone unless
+// told otherwise (the --grace flag's default).
+const DefaultGrace = 15 * time.Minute
+
 // GCOptions configures GC.
 type GCOptions struct {
-	Keep  int           // complete versions kept before the live one; default 2
-	Grace time.Duration // unfinished versions younger than this are left alone; default 15m
+	Keep int // complete versions kept before the live one
+	// Grace: unfinished versions and orphan keys younger than this are
+	// left alone; 0 removes them at once, which is safe because GC runs
+	// under the run lock, so no live run is writing them. Callers that
+	// want a margin pass DefaultGrace.
+	Grace time.Duration
 	Now   time.Time
 }
 
-// GC removes versions no longer needed: complete versions older than the
-// live one beyond opt.Keep, and failed or unfinished versions older than
-// opt.Grace. It never removes the live version or anything newer than it
-// that is complete. It returns the removed version ids.
-func GC(ctx context.Context, c redis.UniversalClient, k Keys, opt GCOptions) ([]string, error) {
-	if opt.Keep < 0 {
-		opt.Keep = 0
-	}
-	if opt.Grace == 0 {
-		opt.Grace = 15 * time.Minute
-	}
+// pastGrace reports whether something made at t is older than the grace
+// period. Grace 0 is now, whatever t says: a version id's time can be a
+// second or two ahead of the clock (NewVersionID keeps ids increasing).
+func (opt GCOptions) pastGrace(t time.Time) bool {
+	return opt.Grace == 0 || opt.Now.Sub(t) >= opt.Grace
+}
+
+// GCResult is what GC removed.
+type GCResult struct {
+	Versions []string // listed versions removed, in the order removed
+	Orphans  []string // versions with keys but no entry in {ns}:versions
+	Keys     int64    // keys unlinked, all of them
+}
+
+// GC removes, under the lock, versions no longer needed:
+//   - complete versions older than the live one beyond opt.Keep;
+//   - failed or unfinished versions older than opt.Grace, and complete
+//     versions newer than the live one that were never live (their run
+//     died between completing and flipping them) older than opt.Grace;
+//   - orphans: key prefixes of versions {ns}:versions no longer lists (a
+//     run killed after its entry was dropped), found by SCAN on every
+//     master, older than opt.Grace by the time in their id.
+//
+// It never removes the live version, nor a complete version newer than
+// it that was live once (rolled back from).
+func (l *Lock) GC(ctx context.Context, opt GCOptions) (GCResult, error) {
+	var res GCResult
+	opt.Keep = max(opt.Keep, 0)
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
-	vs, err := Versions(ctx, c, k)
-	if err != nil {
-		return nil, err
+	if err := l.Check(ctx); err != nil {
+		return res, fmt.Errorf("gc: %w", err)
 	}
+	vs, err := Versions(ctx, l.c, l.k)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range dropped(vs, opt) {
+		n, err := l.DeleteVersion(ctx, id)
+		res.Keys += n
+		if err != nil {
+			return res, err
+		}
+		res.Versions = append(res.Versions, id)
+	}
+	orphans, err := l.orphans(ctx, opt)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range orphans {
+		// Under the lock, so that a process that lost it stops here.
+		if err := l.Check(ctx); err != nil {
+			return res, fmt.Errorf("gc: %w", err)
+		}
+		n, err := unlinkPrefix(ctx, l.c, l.k.VersionPattern(id))
+		res.Keys += n
+		if err != nil {
+			return res, fmt.Errorf("gc: remove orphan %s: %w", id, err)
+		}
+		res.Orphans = append(res.Orphans, id)
+	}
+	return res, nil
+}
+
+// GC takes the namespace's run lock, collects (see Lock.GC) and releases
+// the lock. It fails with ErrLocked while a run holds it.
+func GC(ctx context.Context, c redis.UniversalClient, k Keys, opt GCOptions) (GCResult, error) {
+	return withLock(ctx, c, k, "publish.GC", func(l *Lock) (GCResult, error) {
+		return l.GC(ctx, opt)
+	})
+}
+
+// dropped picks the listed versions GC removes, newest first.
+func dropped(vs []VersionInfo, opt GCOptions) []string {
 	liveAt := slices.IndexFunc(vs, func(v VersionInfo) bool { return v.Live })
 	var drop []string
 	kept := 0
@@ -178,26 +259,68 @@ func GC(ctx context.Context, c redis.UniversalClient, k Keys, opt GCOptions) ([]
 		v := vs[i]
 		switch {
 		case v.Live:
+		case v.Status == StatusComplete && liveAt >= 0 && i > liveAt && v.FlippedAt.IsZero() && opt.pastGrace(v.CreatedAt):
+			// newer than live, never live, older than grace: its run
+			// died between completing and flipping it
+			drop = append(drop, v.ID)
 		case v.Status == StatusComplete && (liveAt < 0 || i > liveAt):
-			// newer than live, or nothing live: keep for a flip
+			// rolled back from, or nothing live: keep for a flip
 		case v.Status == StatusComplete:
 			if kept < opt.Keep {
 				kept++
 				continue
 			}
 			drop = append(drop, v.ID)
-		case opt.Now.Sub(v.CreatedAt) > opt.Grace:
+		case opt.pastGrace(v.CreatedAt):
 			drop = append(drop, v.ID)
 		}
 	}
-	var removed []string
-	for _, id := range drop {
-		if _, err := DeleteVersion(ctx, c, k, id); err != nil {
-			return removed, err
+	return drop
+}
+
+// orphans SCANs every master for version key prefixes that
+// {ns}:versions does not list and that are older than opt.Grace. The
+// list is read after the scan, so a version registered meanwhile is not
+// taken for an orphan.
+func (l *Lock) orphans(ctx context.Context, opt GCOptions) ([]string, error) {
+	var mu sync.Mutex
+	seen := make(map[string]bool)
+	err := forEachMaster(ctx, l.c, func(ctx context.Context, node redis.UniversalClient, addr string) error {
+		err := scanKeys(ctx, node, l.k.AllVersionsPattern(), func(keys []string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, key := range keys {
+				if id, ok := l.k.VersionOf(key); ok {
+					seen[id] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("gc: scan %s: %w", addr, err)
 		}
-		removed = append(removed, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return removed, nil
+	listed, err := l.c.ZRange(ctx, l.k.Versions(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("gc: read %s: %w", l.k.Versions(), err)
+	}
+	live, err := Live(ctx, l.c, l.k)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range slices.Sorted(maps.Keys(seen)) {
+		t, _ := VersionTime(id)
+		if id == live || slices.Contains(listed, id) || !opt.pastGrace(t) {
+			continue
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 func parseCounts(s string) (map[string]int64, int64) {

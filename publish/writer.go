@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,12 @@ const (
 type Writer struct {
 	Client redis.UniversalClient
 	Keys   Keys
+	// Lock is the run lock the version is registered, completed, flipped
+	// and (on failure) removed under; the server refuses each of these
+	// steps once the lock is lost. Nil: Write and Publish take the
+	// namespace's lock for their own duration (ErrLocked if a run holds
+	// it).
+	Lock *Lock
 
 	// Conns is the number of pipelines in flight at once. On Redis
 	// Cluster go-redis splits each pipeline by master and sends the parts
@@ -45,7 +52,8 @@ type Writer struct {
 	Seed          int64 // seeds the sample
 	NoRestore     bool  // always write with ZADD/HSET
 	// Force writes even when the preflight estimate does not fit under a
-	// server's maxmemory (the refusal is logged instead).
+	// server's maxmemory (the refusal is logged instead). It never
+	// overrides the refusal of an evicting maxmemory-policy.
 	Force  bool
 	Logger *slog.Logger // stage lines and progress; nil discards
 
@@ -113,31 +121,66 @@ type Result struct {
 func NewVersionID(t time.Time) string {
 	var b [2]byte
 	_, _ = rand.Read(b[:])
-	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return t.UTC().Format(versionTimeLayout) + "-" + hex.EncodeToString(b[:])
+}
+
+// versionTimeLayout is the time part of a version id.
+const versionTimeLayout = "20060102T150405Z"
+
+// VersionTime returns the creation time encoded in a version id made by
+// NewVersionID, or false when id is not one.
+func VersionTime(id string) (time.Time, bool) {
+	ts, suffix, ok := strings.Cut(id, "-")
+	if !ok || len(suffix) != 4 {
+		return time.Time{}, false
+	}
+	if _, err := hex.DecodeString(suffix); err != nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(versionTimeLayout, ts)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // Publish writes m as a new version and makes it live. On failure the live
 // version is unchanged and the partial version is removed.
 func (w *Writer) Publish(ctx context.Context, m *Model) (*Result, error) {
-	res, err := w.Write(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	prev, err := Flip(ctx, w.Client, w.Keys, res.Version, false)
-	if err != nil {
-		return nil, w.abort(ctx, res.Version, err)
-	}
-	res.Previous = prev
-	return res, nil
+	return withWriterLock(ctx, w, func(l *Lock) (*Result, error) {
+		res, err := w.write(ctx, l, m)
+		if err != nil {
+			return nil, err
+		}
+		prev, err := l.Flip(ctx, res.Version, false)
+		if err != nil {
+			return nil, w.abort(ctx, l, res.Version, err)
+		}
+		res.Previous = prev
+		return res, nil
+	})
 }
 
 // Write writes m as a new complete version without making it live: it
-// plans the keys and checks they fit (preflight), registers the version
-// as writing, writes every key, checks the written counts against the
-// plan, reads a sample back, checks that no server restarted meanwhile
-// and marks the version complete. On failure it removes what it wrote and
-// says so in the error.
+// checks the server's eviction policy, plans the keys and checks they fit
+// (preflight), registers the version as writing, writes every key, checks
+// the written counts against the plan, reads a sample back, checks that
+// no server restarted meanwhile and marks the version complete. On
+// failure it removes what it wrote and says so in the error.
 func (w *Writer) Write(ctx context.Context, m *Model) (*Result, error) {
+	return withWriterLock(ctx, w, func(l *Lock) (*Result, error) { return w.write(ctx, l, m) })
+}
+
+// withWriterLock runs fn under w.Lock, or under the namespace's lock
+// taken for the call.
+func withWriterLock(ctx context.Context, w *Writer, fn func(*Lock) (*Result, error)) (*Result, error) {
+	if w.Lock != nil {
+		return fn(w.Lock)
+	}
+	return withLock(ctx, w.Client, w.Keys, "publish.Writer", fn)
+}
+
+func (w *Writer) write(ctx context.Context, l *Lock, m *Model) (*Result, error) {
 	start := w.now()
 	if err := w.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
@@ -159,7 +202,7 @@ func (w *Writer) Write(ctx context.Context, m *Model) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Version: version, Lists: make(map[string]int64), Restore: enc != nil, EstimatedBytes: plan.Bytes}
-	err = w.register(ctx, version, m, start)
+	err = w.register(ctx, l, version, m, start)
 	if err == nil {
 		err = w.writeAll(ctx, version, m, enc, plan, res)
 	}
@@ -170,13 +213,13 @@ func (w *Writer) Write(ctx context.Context, m *Model) (*Result, error) {
 		res.Verified, err = w.verify(ctx, version, m)
 	}
 	if err == nil {
-		err = w.complete(ctx, version, res, start)
+		err = w.complete(ctx, l, version, res, start)
 	}
 	if err == nil {
 		err = sameServers(ctx, w.Client, servers) // a restart during verify or complete
 	}
 	if err != nil {
-		return nil, w.abort(ctx, version, err)
+		return nil, w.abort(ctx, l, version, err)
 	}
 	res.Seconds = w.now().Sub(start).Seconds()
 	return res, nil
@@ -218,9 +261,17 @@ func (w *Writer) encoder(ctx context.Context, version string) (*Encoder, error) 
 	return nil, nil
 }
 
-// preflight plans the version and refuses it, unless w.Force, when it
+// preflight refuses a server whose maxmemory-policy evicts keys without
+// a TTL, then plans the version and refuses it, unless w.Force, when it
 // would not fit under a server's maxmemory.
 func (w *Writer) preflight(ctx context.Context, m *Model, enc *Encoder) (Plan, error) {
+	if err := CheckEviction(ctx, w.Client); err != nil {
+		var rerr redis.Error
+		if !errors.As(err, &rerr) {
+			return Plan{}, err
+		}
+		w.logger().Warn("INFO refused: maxmemory-policy not checked", "error", err.Error())
+	}
 	_, cluster := w.Client.(*redis.ClusterClient)
 	plan := NewPlan(m, w.Keys, enc, cluster)
 	w.logger().Info("plan", "lists", plan.Lists, "hashes", plan.Hashes, "estimated_mib", float64(plan.Bytes)/(1<<20))
@@ -254,19 +305,14 @@ func (w *Writer) newVersion(ctx context.Context, t time.Time) (string, error) {
 	}
 }
 
-func (w *Writer) register(ctx context.Context, version string, m *Model, start time.Time) error {
+func (w *Writer) register(ctx context.Context, l *Lock, version string, m *Model, start time.Time) error {
 	params, _ := json.Marshal(m.Parameters)
 	inputs, _ := json.Marshal(m.Inputs)
 	counts, _ := json.Marshal(m.Counts)
-	_, err := w.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZAdd(ctx, w.Keys.Versions(), redis.Z{Score: float64(start.UnixMilli()), Member: version})
-		p.HSet(ctx, w.Keys.Status(), version, StatusWriting)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("register version %s: %w", version, err)
+	if err := l.register(ctx, version, start.UnixMilli()); err != nil {
+		return err
 	}
-	err = w.Client.HSet(ctx, w.Keys.Manifest(version),
+	err := w.Client.HSet(ctx, w.Keys.Manifest(version),
 		"version", version,
 		"status", StatusWriting,
 		"created_at", start.UTC().Format(time.RFC3339Nano),
@@ -377,27 +423,33 @@ type jobState struct {
 	buf []byte
 }
 
-// reply is a queued write's reply: RESTORE answers OK, ZADD and HSET the
-// number of entries added (want), which must be all of them.
+// reply is a queued write's reply. RESTORE answers OK. ZADD and HSET are
+// followed in the same pipeline by ZCARD or HLEN of their key (count),
+// which must be want: what Redis holds, not how many entries the write
+// added, so that a pipeline go-redis resends after a dropped connection
+// (its writes then add nothing) is not an error.
 type reply struct {
-	key  string
-	cmd  *redis.Cmd
-	want int64 // 0 for RESTORE
+	key   string
+	cmd   *redis.Cmd
+	count *redis.IntCmd // nil for RESTORE
+	want  int64
 }
 
 func (r reply) check() error {
-	if r.want == 0 {
-		if err := r.cmd.Err(); err != nil {
-			return fmt.Errorf("%s: %w", r.key, err)
-		}
-		return nil
-	}
-	n, err := r.cmd.Int64()
-	if err != nil {
+	if err := r.cmd.Err(); err != nil {
 		return fmt.Errorf("%s: %w", r.key, err)
 	}
-	if n != r.want {
-		return fmt.Errorf("%s: wrote %d entries, want %d (duplicate members or fields in the input?)", r.key, n, r.want)
+	if r.count == nil {
+		return nil
+	}
+	n, err := r.count.Result()
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", r.key, err)
+	case n < r.want:
+		return fmt.Errorf("%s: holds %d entries, want %d (duplicate members or fields in the input?)", r.key, n, r.want)
+	case n > r.want:
+		return fmt.Errorf("%s: holds %d entries, want %d (written twice, or by someone else?)", r.key, n, r.want)
 	}
 	return nil
 }
@@ -505,7 +557,8 @@ func listJob(k Keys, version string, fam Family, enc *Encoder) job {
 			args = append(args, l.Scores[m], member)
 			size += len(member) + 24
 		}
-		return size, reply{key: key, cmd: p.Do(ctx, args...), want: int64(len(l.Members))}, true
+		cmd := p.Do(ctx, args...)
+		return size, reply{key: key, cmd: cmd, count: p.ZCard(ctx, key), want: int64(len(l.Members))}, true
 	}
 }
 
@@ -532,11 +585,12 @@ func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
 			args = append(args, field, h.Values[f])
 			size += len(field) + len(h.Values[f])
 		}
-		return size, reply{key: key, cmd: p.Do(ctx, args...), want: int64(len(h.Fields))}, true
+		cmd := p.Do(ctx, args...)
+		return size, reply{key: key, cmd: cmd, count: p.HLen(ctx, key), want: int64(len(h.Fields))}, true
 	}
 }
 
-func (w *Writer) complete(ctx context.Context, version string, res *Result, start time.Time) error {
+func (w *Writer) complete(ctx context.Context, l *Lock, version string, res *Result, start time.Time) error {
 	counts, _ := json.Marshal(map[string]any{"lists": res.Lists, "hashes": res.Hashes})
 	if err := w.Client.HSet(ctx, w.Keys.Manifest(version),
 		"status", StatusComplete,
@@ -549,19 +603,29 @@ func (w *Writer) complete(ctx context.Context, version string, res *Result, star
 	).Err(); err != nil {
 		return fmt.Errorf("complete manifest: %w", err)
 	}
-	return markComplete(ctx, w.Client, w.Keys, version)
+	return l.markComplete(ctx, version)
 }
+
+// markFailedScript marks a listed version failed, under the lock.
+// KEYS: lock, status. ARGV: lock value, version.
+var markFailedScript = redis.NewScript(fenceLua + `
+if redis.call('HGET', KEYS[2], ARGV[2]) then
+  redis.call('HSET', KEYS[2], ARGV[2], 'failed')
+end
+return 1
+`)
 
 // abort marks a failed version, removes its keys and returns cause with
 // what happened to them. It runs on a context of its own: the run's
 // context may be what failed.
-func (w *Writer) abort(ctx context.Context, version string, cause error) error {
+func (w *Writer) abort(ctx context.Context, l *Lock, version string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	cause = oomError(ctx, w.Client, cause)
-	// Refused at maxmemory; DeleteVersion forgets the version anyway.
-	w.Client.HSet(ctx, w.Keys.Status(), version, StatusFailed)
-	n, err := DeleteVersion(ctx, w.Client, w.Keys, version)
+	// Refused at maxmemory, or the lock is lost; DeleteVersion forgets
+	// the version anyway.
+	l.run(ctx, markFailedScript, []string{w.Keys.Status()}, []any{version})
+	n, err := l.DeleteVersion(ctx, version)
 	if err != nil {
 		w.logger().Warn("publish failed; the partial version remains until gc", "version", version, "cleanup_error", err.Error(), "cause", cause.Error())
 		return fmt.Errorf("publish version %s: %w; the partial version could not be removed (%v): 'recopub gc' removes it once older than --grace", version, cause, err)

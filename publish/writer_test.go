@@ -136,11 +136,11 @@ func TestGC(t *testing.T) {
 	rdb.HSet(ctx, "{reco}:status", "20261101T010000Z-dead", publish.StatusWriting)
 	rdb.Set(ctx, "reco:20261101T010000Z-dead:sim:x", "debris", 0)
 
-	removed, err := publish.GC(ctx, rdb, publish.Keys{}, publish.GCOptions{Keep: 2, Now: start.Add(10 * time.Hour)})
+	removed, err := publish.GC(ctx, rdb, publish.Keys{}, publish.GCOptions{Keep: 2, Grace: publish.DefaultGrace, Now: start.Add(10 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(removed, ","), versions[1]+","+versions[0]+",20261101T010000Z-dead"; got != want {
+	if got, want := strings.Join(removed.Versions, ","), versions[1]+","+versions[0]+",20261101T010000Z-dead"; got != want {
 		t.Errorf("removed %s, want %s", got, want)
 	}
 	vs, _ := publish.Versions(ctx, rdb, publish.Keys{})
@@ -161,21 +161,21 @@ func TestLock(t *testing.T) {
 	s := redistest.Start(t)
 	rdb := s.Client(t)
 	ctx := context.Background()
-	l, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, 300*time.Millisecond)
+	l, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, publish.LockOptions{TTL: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, time.Second); !errors.Is(err, publish.ErrLocked) {
+	if _, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, publish.LockOptions{TTL: time.Second}); !errors.Is(err, publish.ErrLocked) {
 		t.Fatalf("second AcquireLock err=%v, want ErrLocked", err)
 	}
 	time.Sleep(time.Second) // renewed past its TTL
-	if _, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, time.Second); !errors.Is(err, publish.ErrLocked) {
+	if _, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, publish.LockOptions{TTL: time.Second}); !errors.Is(err, publish.ErrLocked) {
 		t.Fatalf("lock not renewed: err=%v", err)
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l2, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, time.Second)
+	l2, err := publish.AcquireLock(ctx, rdb, publish.Keys{}, publish.LockOptions{TTL: time.Second})
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}

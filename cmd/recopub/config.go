@@ -26,7 +26,7 @@ var configSections = map[string][]string{
 	"model":    {"metric", "top-n", "min-support", "min-score", "max-user-items", "seed"},
 	"publish":  {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary", "out", "out-format", "force"},
 	"features": {"features-target", "features-prefix"},
-	"redis":    {"redis", "redis-ca", "namespace", "cluster"},
+	"redis":    {"redis", "redis-ca", "redis-password-file", "namespace", "cluster"},
 	"log":      {"log-level"},
 	"metrics":  {"metrics-textfile", "pushgateway"},
 }

@@ -180,6 +180,10 @@ func TestFailures(t *testing.T) {
 			{"KillDuringPublish", testKillDuringPublish},
 			{"MemoryRefusals", testMemoryRefusals},
 			{"ServerRestart", testServerRestart},
+			{"LockedGCAndRollback", testLockedGCAndRollback},
+			{"StalledRun", testStalledRun},
+			{"OrphanAfterLostEntry", testOrphanAfterLostEntry},
+			{"Eviction", testEviction},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				tc.fn(t, &scenario{tg: tg, rdb: rdb, ns: strings.ToLower(tc.name), dir: dir})
@@ -294,8 +298,8 @@ func publishSeconds(t *testing.T, args []string) float64 {
 
 // testKillDuringPublish kills the job with SIGKILL at random points of its
 // publish stage, ten times: the live version stays complete and readable
-// after each kill, the next run succeeds, and gc removes every key the
-// killed runs left.
+// after each kill, gc --grace 0s then removes every key the killed runs
+// left, and the next run succeeds.
 func testKillDuringPublish(t *testing.T, sc *scenario) {
 	args := sc.args("--lock-ttl", "1s")
 	window := time.Duration(publishSeconds(t, args) * float64(time.Second))
@@ -325,22 +329,24 @@ func testKillDuringPublish(t *testing.T, sc *scenario) {
 	t.Logf("seed %d: %d kills in %d runs within %s (the publish stage) of the plan line, %s; killed after these log lines: %v",
 		seed, kills, attempt, window, time.Since(start).Round(time.Millisecond), after)
 	waitUnlocked(t, sc)
+	// gc --grace 0s right after the kills leaves the live and kept
+	// versions only, every key of the killed runs gone.
+	if code, out := sc.ctl(t, "gc", "--grace", "0s"); code != 0 {
+		t.Fatalf("gc exit %d: %s", code, out)
+	}
+	onlyLiveAndKept(t, sc, 2)
 	if code, _, stderr := run(t, args...); code != 0 {
 		t.Fatalf("run after the kills: exit %d: %s", code, stderr)
 	}
 	live := checkLive(t, sc)
-	if code, stdout, stderr := run(t, "gc", "--keep", "0", "--grace", "1ms", "--redis", sc.tg.URL(), "--namespace", sc.ns); code != 0 {
-		t.Fatalf("gc exit %d: %s%s", code, stdout, stderr)
+	if code, out := sc.ctl(t, "gc", "--keep", "0", "--grace", "0"); code != 0 {
+		t.Fatalf("gc exit %d: %s", code, out)
 	}
 	vs, _ := publish.Versions(context.Background(), sc.rdb, sc.keys())
 	if len(vs) != 1 || vs[0].ID != live {
 		t.Errorf("after gc: versions %+v, want only %s", vs, live)
 	}
-	for _, k := range namespaceKeys(t, sc.tg, sc.ns+":*") {
-		if !strings.HasPrefix(k, sc.keys().VersionPrefix(live)) {
-			t.Fatalf("after gc: %s remains (live is %s)", k, live)
-		}
-	}
+	onlyLiveAndKept(t, sc, 0)
 }
 
 // testServerRestart restarts a Redis server while the job publishes: the
@@ -366,8 +372,11 @@ func testServerRestart(t *testing.T, sc *scenario) {
 	time.Sleep(50 * time.Millisecond)
 	sc.tg.Restart(t, victim)
 	code, stderr := c.wait()
-	if code != exitFailed || !strings.Contains(stderr, "live version unchanged") {
-		t.Fatalf("exit %d, want %d and 'live version unchanged':\n%s", code, exitFailed, stderr)
+	// A cluster may still be down when the run ends: then it says it did
+	// not flip instead.
+	last := lastLine(stderr)
+	if code != exitFailed || !strings.Contains(last, "live version unchanged ("+live+")") && !strings.Contains(last, "this run did not flip, "+live+" was live") {
+		t.Fatalf("exit %d, want %d and 'live version unchanged (%s)':\n%s", code, exitFailed, live, stderr)
 	}
 	t.Log(lastLine(stderr))
 	if got := checkLive(t, sc); got != live {

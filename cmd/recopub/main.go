@@ -156,7 +156,7 @@ func (m *Main) exitCodeOf(err error) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, errEvictionPolicy):
 		return exitUsage
 	case errors.As(err, &re):
 		return exitRejected

@@ -16,7 +16,7 @@ import (
 type publishCommand struct{ m *Main }
 
 func (c *publishCommand) Run(ctx context.Context, args []string) error {
-	rc := &runCommand{m: c.m, stages: make(map[string]float64)}
+	rc := &runCommand{m: c.m, stages: make(map[string]float64), command: "publish"}
 	fs := c.m.newFlagSet("publish", "publish --from DIR [--redis URL] [flags]")
 	from := fs.String("from", "", "model directory written by 'recopub run --dry-run --out DIR'")
 	rc.redis.register(fs, c.m.Getenv)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/recopub/recopub/publish"
+	"github.com/redis/go-redis/v9"
 )
 
 // readClient parses a read command's flags, checks it got exactly one
@@ -138,13 +139,30 @@ func (c *rollbackCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer rdb.Close()
+	target, prev, err := rollback(ctx, rdb, rf.keys(), pos)
+	if err != nil {
+		return c.m.fail("rollback", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "live version is now %s (was %s)\n", target, prev)
+	return nil
+}
+
+// rollback flips, under the run lock, to the named version or else the
+// newest complete one before the live one, and returns it and the
+// version it replaced. The flip refuses a damaged version.
+func rollback(ctx context.Context, rdb redis.UniversalClient, k publish.Keys, pos []string) (string, string, error) {
+	lock, err := publish.AcquireLock(ctx, rdb, k, publish.LockOptions{Owner: lockOwner("rollback")})
+	if err != nil {
+		return "", "", err
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
 	target := ""
 	if len(pos) == 1 {
 		target = pos[0]
 	} else {
-		vs, err := publish.Versions(ctx, rdb, rf.keys())
+		vs, err := publish.Versions(ctx, rdb, k)
 		if err != nil {
-			return c.m.fail("rollback", redisError(rf.url, err))
+			return "", "", err
 		}
 		live := slices.IndexFunc(vs, func(v publish.VersionInfo) bool { return v.Live })
 		for i := live - 1; i >= 0; i-- {
@@ -154,15 +172,11 @@ func (c *rollbackCommand) Run(ctx context.Context, args []string) error {
 			}
 		}
 		if target == "" {
-			return c.m.fail("rollback", fmt.Errorf("no complete version older than the live one"))
+			return "", "", fmt.Errorf("no complete version older than the live one")
 		}
 	}
-	prev, err := publish.Flip(ctx, rdb, rf.keys(), target, true)
-	if err != nil {
-		return c.m.fail("rollback", redisError(rf.url, err))
-	}
-	fmt.Fprintf(c.m.Stdout, "live version is now %s (was %s)\n", target, prev)
-	return nil
+	prev, err := lock.Flip(ctx, target, true)
+	return target, prev, err
 }
 
 // gcCommand removes versions no longer retained.
@@ -173,19 +187,27 @@ func (c *gcCommand) Run(ctx context.Context, args []string) error {
 	var rf redisFlags
 	rf.register(fs, c.m.Getenv)
 	keep := fs.Int("keep", 2, "complete versions kept before the live one")
-	grace := fs.Duration("grace", 15*time.Minute, "unfinished versions younger than this are not removed")
+	grace := fs.Duration("grace", publish.DefaultGrace, "unfinished versions and orphan keys younger than this are not removed; 0 removes them now")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *grace < 0 || *keep < 0 {
+		return usagef("--keep %d --grace %s: want 0 or more", *keep, *grace)
 	}
 	rdb, err := rf.client()
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	removed, err := publish.GC(ctx, rdb, rf.keys(), publish.GCOptions{Keep: *keep, Grace: *grace})
+	lock, err := publish.AcquireLock(ctx, rdb, rf.keys(), publish.LockOptions{Owner: lockOwner("gc")})
 	if err != nil {
 		return c.m.fail("gc", redisError(rf.url, err))
 	}
-	fmt.Fprintf(c.m.Stdout, "removed %d versions %v\n", len(removed), removed)
+	defer lock.Release(context.WithoutCancel(ctx))
+	res, err := lock.GC(ctx, publish.GCOptions{Keep: *keep, Grace: *grace})
+	if err != nil {
+		return c.m.fail("gc", redisError(rf.url, err))
+	}
+	fmt.Fprintf(c.m.Stdout, "removed %d versions %v and %d orphans %v (%d keys)\n", len(res.Versions), res.Versions, len(res.Orphans), res.Orphans, res.Keys)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 
 	"github.com/recopub/recopub/publish"
@@ -16,21 +18,33 @@ const defaultRedisURL = "redis://127.0.0.1:6379/0"
 // errLocked is wrapped by errors that end with exit code 3.
 var errLocked = publish.ErrLocked
 
+// errEvictionPolicy ends with exit code 2, like a bad flag: the server's
+// configuration must change, and --force does not override it.
+var errEvictionPolicy = publish.ErrEvictionPolicy
+
 // redisFlags are the flags every command that talks to Redis takes.
 type redisFlags struct {
-	url       string
-	namespace string
-	cluster   bool   // --cluster: the URL's address is a seed of a Redis Cluster
-	ca        string // --redis-ca, see tls.go
+	url          string
+	namespace    string
+	cluster      bool   // --cluster: the URL's address is a seed of a Redis Cluster
+	ca           string // --redis-ca, see tls.go
+	passwordFile string // --redis-password-file
+	getenv       func(string) string
+
+	// queryDefaults are URL options (go-redis' query parameters) applied
+	// unless the URL sets them; serve sets its timeouts this way.
+	queryDefaults map[string]string
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	r.getenv = getenv
 	def := getenv("REDIS_URL")
 	if def == "" {
 		def = defaultRedisURL
 	}
-	fs.StringVar(&r.url, "redis", def, "Redis URL (redis://[user:password@]host:port/db; a cluster as redis://h1:p1?addr=h2:p2); default $REDIS_URL")
+	fs.StringVar(&r.url, "redis", def, "Redis URL (redis://[user@]host:port/db; a cluster as redis://h1:p1?addr=h2:p2); default $REDIS_URL. Give the password with --redis-password-file or $REDIS_PASSWORD, so that ps does not show it")
 	fs.Lookup("redis").DefValue = redactURL(def) // -h must not print $REDIS_URL's password
+	fs.StringVar(&r.passwordFile, "redis-password-file", "", "file holding the Redis password (one line); default $REDIS_PASSWORD, else the URL's")
 	fs.StringVar(&r.namespace, "namespace", publish.DefaultNamespace, "key namespace")
 	fs.BoolVar(&r.cluster, "cluster", false, "--redis is one seed address of a Redis Cluster (the other masters are discovered)")
 	r.registerTLS(fs)
@@ -38,45 +52,131 @@ func (r *redisFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 
 func (r *redisFlags) keys() publish.Keys { return publish.Keys{Namespace: r.namespace} }
 
+// errBadURL is the one message for a --redis value that does not parse as
+// meant. It never quotes the value: a password with an unencoded '#',
+// '?', '/' or '%' is what usually breaks it, and it would be printed.
+var errBadURL = errors.New("--redis: not a usable redis:// URL. If the password holds '#', '?', '/', '@', '%', ':' or non-ASCII characters, percent-encode them in the URL (# is %23, ? is %3F, / is %2F) or, better, pass the password with --redis-password-file or $REDIS_PASSWORD and leave it out of the URL")
+
+// dbPath is the only path a Redis URL may have: the database number.
+var dbPath = regexp.MustCompile(`^/?[0-9]*$`)
+
+// parseRedisURL parses a --redis value once, with net/url, and refuses
+// anything that may have been split in the wrong place: a fragment, an
+// '@' after the host (a password with '#', '?' or '/' not encoded), a
+// path that is not a database number. The errors never contain raw.
+func parseRedisURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errBadURL
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return nil, fmt.Errorf("--redis: want a redis:// or rediss:// URL (%w)", errBadURL)
+	}
+	after := u.Opaque + u.Path + u.RawPath + u.RawQuery + u.Fragment
+	if u.Opaque != "" || u.Host == "" || u.Fragment != "" || strings.Contains(raw, "#") ||
+		strings.Contains(after, "@") || !dbPath.MatchString(u.Path) {
+		return nil, errBadURL
+	}
+	return u, nil
+}
+
+// credentials returns the user and password: the password from
+// --redis-password-file, $REDIS_PASSWORD or the URL, exactly one of them.
+func (r *redisFlags) credentials(u *url.URL) (string, string, error) {
+	var sources []string
+	var pw string
+	if p, ok := u.User.Password(); ok {
+		sources, pw = append(sources, "the --redis URL"), p
+	}
+	if r.getenv != nil && r.getenv("REDIS_PASSWORD") != "" {
+		sources, pw = append(sources, "$REDIS_PASSWORD"), r.getenv("REDIS_PASSWORD")
+	}
+	if r.passwordFile != "" {
+		b, err := os.ReadFile(r.passwordFile)
+		if err != nil {
+			return "", "", fmt.Errorf("--redis-password-file: %w", err)
+		}
+		p := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if p == "" {
+			return "", "", fmt.Errorf("--redis-password-file %s is empty", r.passwordFile)
+		}
+		sources, pw = append(sources, "--redis-password-file"), p
+	}
+	if len(sources) > 1 {
+		return "", "", fmt.Errorf("the Redis password is given by %s: give it once", strings.Join(sources, " and "))
+	}
+	return u.User.Username(), pw, nil
+}
+
 // client opens a client for the URL: a cluster client when the URL names
-// several addresses (redis://h1:p1?addr=h2:p2) or --cluster is given.
+// several addresses (redis://h1:p1?addr=h2:p2) or --cluster is given. The
+// URL is parsed once; go-redis sees it without user and password (which
+// are set on its options), so none of its messages can show them.
 func (r *redisFlags) client() (redis.UniversalClient, error) {
 	if err := publish.ValidNamespace(r.namespace); err != nil {
 		return nil, usageError{err}
 	}
-	u, err := url.Parse(r.url)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		return nil, usagef("--redis %s: want a redis:// or rediss:// URL", redactURL(r.url))
+	u, err := parseRedisURL(r.url)
+	if err != nil {
+		return nil, usageError{err}
 	}
-	if r.cluster || u.Query().Has("addr") {
-		opt, err := redis.ParseClusterURL(r.url)
+	user, pw, err := r.credentials(u)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	bare := r.withDefaults(u)
+	bare.User = nil
+	if r.cluster || bare.Query().Has("addr") {
+		opt, err := redis.ParseClusterURL(bare.String())
 		if err != nil {
-			return nil, usagef("--redis %s: %v", redactURL(r.url), err)
+			return nil, usagef("--redis %s: %v", bare.String(), err)
 		}
+		opt.Username, opt.Password = user, pw
 		if opt.TLSConfig, err = r.withCA(opt.TLSConfig); err != nil {
 			return nil, err
 		}
 		return redis.NewClusterClient(opt), nil
 	}
-	opt, err := redis.ParseURL(r.url)
+	opt, err := redis.ParseURL(bare.String())
 	if err != nil {
-		return nil, usagef("--redis %s: %v", redactURL(r.url), err)
+		return nil, usagef("--redis %s: %v", bare.String(), err)
 	}
+	opt.Username, opt.Password = user, pw
 	if opt.TLSConfig, err = r.withCA(opt.TLSConfig); err != nil {
 		return nil, err
 	}
 	return redis.NewClient(opt), nil
 }
 
-// redactURL hides the password of a Redis URL, for messages and logs.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		// Do not echo something that may hold a password.
-		if i := strings.LastIndex(s, "@"); i >= 0 {
-			return "redis://xxxxx@" + s[i+1:]
+// withDefaults returns a copy of u with r.queryDefaults added.
+func (r *redisFlags) withDefaults(u *url.URL) *url.URL {
+	c := *u
+	q := c.Query()
+	for k, v := range r.queryDefaults {
+		if !q.Has(k) {
+			q.Set(k, v)
 		}
-		return s
+	}
+	c.RawQuery = q.Encode()
+	return &c
+}
+
+// display is the URL as the client uses it, defaults added, without the
+// password.
+func (r *redisFlags) display() string {
+	u, err := parseRedisURL(r.url)
+	if err != nil {
+		return redactURL(r.url)
+	}
+	return r.withDefaults(u).Redacted()
+}
+
+// redactURL shows a Redis URL without its password, for messages and
+// logs; a URL that does not parse as meant is not shown at all.
+func redactURL(s string) string {
+	u, err := parseRedisURL(s)
+	if err != nil {
+		return "(unusable --redis URL, not shown)"
 	}
 	return u.Redacted()
 }

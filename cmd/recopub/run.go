@@ -37,9 +37,15 @@ type runCommand struct {
 
 	log        *slog.Logger
 	stages     map[string]float64
+	command    string // "run" or "publish", for the lock's owner
 	liveBefore string
-	samples    bytes.Buffer
-	popularity []float64 // distinct users per item, for the report
+	// The live version read again as the run's connection closed.
+	liveAfter    string
+	liveAfterErr error
+	liveChecked  bool
+	flipped      string // the version this run made live
+	samples      bytes.Buffer
+	popularity   []float64 // distinct users per item, for the report
 }
 
 func (c *runCommand) flags() *flag.FlagSet {
@@ -99,17 +105,10 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
-// fail writes the last log line of a failed run: what failed and what
-// happened to the live version.
+// fail writes the last log line of a failed run: what failed and which
+// version is live as it ends (run_publish.go's liveText).
 func (c *runCommand) fail(err error) {
-	live := "unchanged"
-	if c.liveBefore != "" {
-		live = "unchanged (" + c.liveBefore + ")"
-	}
-	if c.dryRun {
-		live = "not touched (dry run)"
-	}
-	c.log.Error("run failed; live version "+live, "error", err.Error())
+	c.log.Error("run failed; "+c.liveText(), "error", err.Error())
 }
 
 // summary is what a run prints and writes with --summary.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -33,13 +35,13 @@ type publishFlags struct {
 
 func (f *publishFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.keep, "keep", 2, "complete versions kept before the live one")
-	fs.DurationVar(&f.grace, "grace", 15*time.Minute, "unfinished versions younger than this are not removed")
+	fs.DurationVar(&f.grace, "grace", publish.DefaultGrace, "unfinished versions and orphan keys younger than this are not removed; 0 removes them now")
 	fs.DurationVar(&f.lockTTL, "lock-ttl", 30*time.Second, "run lock TTL (renewed while running)")
 	fs.IntVar(&f.conns, "conns", 2, "Redis pipelines in flight at once (per master on a cluster)")
 	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
 	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
 	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")
-	fs.BoolVar(&f.force, "force", false, "write even when the memory preflight says the version does not fit under maxmemory")
+	fs.BoolVar(&f.force, "force", false, "write even when the memory preflight says the version does not fit under maxmemory (never with an allkeys-* maxmemory-policy)")
 }
 
 // publish writes and flips the version under the run lock (taken here
@@ -50,13 +52,13 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	lock := c.pub.lock
 	if lock == nil {
 		var err error
-		if lock, err = publish.AcquireLock(ctx, rdb, keys, c.pub.lockTTL); err != nil {
+		if lock, err = publish.AcquireLock(ctx, rdb, keys, c.lockOptions()); err != nil {
 			return fmt.Errorf("publish: %w", redisError(c.redis.url, err))
 		}
 		defer lock.Release(context.WithoutCancel(ctx))
 	}
 
-	w := &publish.Writer{Client: rdb, Keys: keys, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
+	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
 		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.m.progressBars().publish()}
 	res, err := w.Write(ctx, m)
 	if err != nil {
@@ -65,24 +67,25 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	if err := lock.Err(); err != nil {
 		return fmt.Errorf("publish: %w; version %s was written but not made live", err, res.Version)
 	}
-	prev, err := publish.Flip(ctx, rdb, keys, res.Version, false)
+	prev, err := lock.Flip(ctx, res.Version, false)
 	if err != nil {
 		return redisError(c.redis.url, err)
 	}
+	c.flipped = res.Version
 	sum.Version, sum.Previous, sum.Restore = res.Version, prev, res.Restore
 	sum.ListsWritten, sum.HashesWritten = res.Lists[publish.FamilySimilar], res.Hashes
 	c.stages["publish"] = time.Since(t).Seconds()
 	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
 		"restore", res.Restore, "seconds", c.stages["publish"])
 
-	removed, err := publish.GC(ctx, rdb, keys, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace})
+	gc, err := lock.GC(ctx, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace})
 	if err != nil {
 		// The new version is live; a failed cleanup is retried by the next run or 'recopub gc'.
 		c.log.Warn("gc failed; old versions remain until the next run or 'recopub gc'", "error", err.Error())
 	}
-	sum.Removed = removed
-	if len(removed) > 0 {
-		c.log.Info("gc", "removed", removed)
+	sum.Removed = append(gc.Versions, gc.Orphans...)
+	if len(sum.Removed) > 0 {
+		c.log.Info("gc", "removed", gc.Versions, "orphans", gc.Orphans, "keys", gc.Keys)
 	}
 	if c.pub.show > 0 {
 		return c.showSamples(ctx, rdb, m)
@@ -94,31 +97,79 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 // summary.
 func (c *runCommand) samplesOut() *bytes.Buffer { return &c.samples }
 
-// connect opens the Redis client, checks that the server answers, notes
-// the live version and takes the run lock; stop releases the lock and
-// closes the client. With --embedded-fallback, when nothing answers it
-// starts an in-process miniredis instead and says so.
+// connect opens the Redis client, checks that the server answers and
+// does not evict keys without a TTL, notes the live version and takes
+// the run lock; stop reads the live version again (for the failure
+// message), releases the lock and closes the client. With
+// --embedded-fallback, when nothing answers it starts an in-process
+// miniredis instead and says so.
 func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func(), error) {
+	if c.pub.grace < 0 {
+		return nil, nil, usagef("--grace %s: want 0 (remove now) or more", c.pub.grace)
+	}
 	rdb, closeClient, err := c.dial(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.liveBefore, err = publish.Live(ctx, rdb, c.redis.keys()); err != nil {
+	fail := func(err error) (redis.UniversalClient, func(), error) {
 		closeClient()
-		return nil, nil, redisError(c.redis.url, err)
+		return nil, nil, err
 	}
-	lock, err := publish.AcquireLock(ctx, rdb, c.redis.keys(), c.pub.lockTTL)
+	if c.liveBefore, err = publish.Live(ctx, rdb, c.redis.keys()); err != nil {
+		return fail(redisError(c.redis.url, err))
+	}
+	if err := publish.CheckEviction(ctx, rdb); errors.Is(err, publish.ErrEvictionPolicy) {
+		return fail(usageError{err})
+	}
+	lock, err := publish.AcquireLock(ctx, rdb, c.redis.keys(), c.lockOptions())
 	if err != nil {
-		closeClient()
-		return nil, nil, fmt.Errorf("publish: %w", redisError(c.redis.url, err))
+		return fail(fmt.Errorf("publish: %w", redisError(c.redis.url, err)))
 	}
 	c.pub.lock = lock
 	return rdb, func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		c.liveAfter, c.liveAfterErr = publish.Live(rctx, rdb, c.redis.keys())
+		c.liveChecked = true
+		cancel()
 		if err := lock.Release(context.WithoutCancel(ctx)); err != nil {
 			c.log.Warn("run lock", "error", err.Error())
 		}
 		closeClient()
 	}, nil
+}
+
+func (c *runCommand) lockOptions() publish.LockOptions {
+	return publish.LockOptions{TTL: c.pub.lockTTL, Owner: lockOwner(cmp.Or(c.command, "run"))}
+}
+
+// lockOwner names this process in the run lock, for whoever finds it
+// taken.
+func lockOwner(command string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("recopub %s (pid %d on %s)", command, os.Getpid(), cmp.Or(host, "unknown host"))
+}
+
+// liveText says what happened to the live version, read again when the
+// run's connection closed: another run or a rollback may have flipped it,
+// or the server lost it, while this run failed.
+func (c *runCommand) liveText() string {
+	before := cmp.Or(c.liveBefore, "none")
+	switch {
+	case c.dryRun:
+		return "live version not touched (dry run)"
+	case !c.liveChecked && c.liveBefore == "":
+		return "live version unchanged"
+	case !c.liveChecked, c.liveAfterErr == nil && c.liveAfter == c.liveBefore:
+		return "live version unchanged (" + before + ")"
+	case c.liveAfterErr != nil:
+		if c.flipped != "" {
+			return fmt.Sprintf("live version unknown: reading it at the end failed (%v); this run made %s live, %s was before", c.liveAfterErr, c.flipped, before)
+		}
+		return fmt.Sprintf("live version unknown: reading it at the end failed (%v); this run did not flip, %s was live when it started", c.liveAfterErr, before)
+	case c.liveAfter == "":
+		return fmt.Sprintf("no version is live now (%s was when the run started; the control keys were deleted or lost)", before)
+	}
+	return fmt.Sprintf("live version is now %s (it was %s when the run started)", c.liveAfter, before)
 }
 
 func (c *runCommand) dial(ctx context.Context) (redis.UniversalClient, func(), error) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/recopub/recopub/publish"
@@ -51,10 +50,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c.redis.url, err = serveRedisURL(c.redis.url, c.client.timeout)
-	if err != nil {
-		return err
-	}
+	c.redis.queryDefaults = serveURLDefaults(c.client.timeout)
 	rdb, err := c.redis.client()
 	if err != nil {
 		return err
@@ -63,26 +59,16 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	return c.serve(ctx, log, rdb)
 }
 
-// serveRedisURL adds serving defaults to a Redis URL unless it sets them:
-// socket timeouts as short as the per-call deadline, and RESP2, whose
-// replies Redis 7.0 formats scores into twice as fast as RESP3's.
-func serveRedisURL(raw string, timeout time.Duration) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", usagef("--redis %s: want a redis:// or rediss:// URL", redactURL(raw))
-	}
-	q := u.Query()
-	for k, v := range map[string]string{
+// serveURLDefaults are the serving defaults of the Redis URL's options,
+// applied unless the URL sets them: socket timeouts as short as the
+// per-call deadline, and RESP2, whose replies Redis 7.0 formats scores
+// into twice as fast as RESP3's.
+func serveURLDefaults(timeout time.Duration) map[string]string {
+	return map[string]string{
 		"read_timeout":  timeout.String(),
 		"write_timeout": timeout.String(),
 		"protocol":      "2",
-	} {
-		if !q.Has(k) {
-			q.Set(k, v)
-		}
 	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
 }
 
 func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.UniversalClient) error {
@@ -104,7 +90,7 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 	})
 	if v, err := cl.Version(ctx); err != nil {
 		// Serve anyway: /healthz says 503 until Redis answers.
-		log.Warn("no live version yet", "redis", redactURL(c.redis.url), "error", err.Error())
+		log.Warn("no live version yet", "redis", c.redis.display(), "error", err.Error())
 	} else {
 		log.Info("live version", "version", v)
 	}
@@ -125,7 +111,7 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 		MaxHeaderBytes:    8 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "redis", redactURL(c.redis.url), "namespace", c.redis.namespace)
+	log.Info("serving", "addr", ln.Addr().String(), "redis", c.redis.display(), "namespace", c.redis.namespace)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
