@@ -18,7 +18,8 @@
 // dictionary, whose values are looked up (ids) or hashed (message ids)
 // once, so that rows become index lookups. Everything else (nested
 // structs, lists, JSON, INT96, DECIMAL, unsigned and TIME columns, codecs
-// or encodings parquet-go does not read, optional columns whose
+// or encodings parquet-go does not read or misreads (LZ4_RAW, see
+// pageLeaf), optional columns whose
 // statistics do not count nulls (parquet-go would trust num_nulls in V2
 // page headers), files from writers with the PARQUET-816 bug, encrypted
 // columns) goes through arrow-go's pqarrow

@@ -282,7 +282,7 @@ func binaryArray(vals []*string) arrow.Array {
 // TestLoadPageChecksum flips one byte in the last page of a column chunk
 // (parquet-go writes page CRCs): without the check the flipped index or
 // byte could load as another id and exit 0; with it the load fails
-// naming the file and column.
+// naming the file, row group and column.
 func TestLoadPageChecksum(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.parquet")
@@ -315,7 +315,7 @@ func TestLoadPageChecksum(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded, want a checksum error")
 			}
-			for _, w := range []string{path, fmt.Sprintf("column %q", col), "checksum mismatch"} {
+			for _, w := range []string{path, "row group 0:", fmt.Sprintf("column %q", col), "checksum mismatch"} {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}

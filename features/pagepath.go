@@ -303,6 +303,18 @@ func timeConvFor(c *column) timeConv {
 // column chunk of the given codec and encodings: a flat column of a
 // physical type whose values need no Arrow logical type, in a codec and
 // encodings parquet-go reads.
+//
+// LZ4_RAW is not among the codecs: parquet-go v0.32.0 misreads its pages
+// silently. Column.decompress (column.go) takes a page buffer of
+// uncompressed_page_size bytes and keeps the codec's result only when its
+// length differs from that size; lz4.Codec.Decode (compress/lz4/lz4.go)
+// allocates a new buffer whenever the page buffer's capacity is below 3x
+// the compressed size, which is every page that compresses less than
+// about 3:1. The decompressed bytes are then dropped and the page is
+// decoded from the pooled buffer's stale contents: wrong values with no
+// error for required columns and V2 pages, "PLAIN: cannot decode INT64
+// from input of size 9604" or "decoding definition levels" for V1
+// optional ones. arrow-go reads those chunks (TestLoadLZ4Raw).
 func pageLeaf(c *column, codec compress.Compression, encs []parquet.Encoding) bool {
 	if c.mode != modeFlat || c.desc == nil || c.desc.MaxRepetitionLevel() != 0 || c.desc.MaxDefinitionLevel() > 1 {
 		return false
@@ -318,7 +330,7 @@ func pageLeaf(c *column, codec compress.Compression, encs []parquet.Encoding) bo
 	}
 	switch codec {
 	case compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Gzip, compress.Codecs.Brotli,
-		compress.Codecs.Zstd, compress.Codecs.Lz4Raw:
+		compress.Codecs.Zstd:
 	default:
 		return false
 	}
