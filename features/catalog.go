@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // LoadCatalog reads an item catalog (Parquet, one row per item) and
@@ -26,6 +27,9 @@ func LoadCatalog(path, idCol, nameCol string) (map[string]string, error) {
 	pf, err := parquet.OpenFile(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: not a readable Parquet file: %w", path, err)
+	}
+	if err := refuseLZ4Raw(pf); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	cols := make([]int, 2)
 	fmts := make([]func(parquet.Value) string, 2)
@@ -90,4 +94,19 @@ func catalogColumns(sc *parquet.Schema) string {
 		names = append(names, f.Name())
 	}
 	return strings.Join(names, ", ")
+}
+
+// refuseLZ4Raw fails for a file with LZ4_RAW column chunks: parquet-go
+// v0.32.0 decodes some of them into wrong values without an error (see
+// pageLeaf in pagepath.go), and the catalog is read with its row reader.
+func refuseLZ4Raw(pf *parquet.File) error {
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, c := range rg.Columns {
+			if c.MetaData.Codec == format.Lz4Raw {
+				return fmt.Errorf("column %q is LZ4_RAW-compressed, which parquet-go cannot read reliably; rewrite the file with snappy or zstd (e.g. DuckDB: COPY ... (FORMAT parquet, COMPRESSION zstd))",
+					strings.Join(c.MetaData.PathInSchema, "."))
+			}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 func TestLoadCatalog(t *testing.T) {
@@ -27,5 +29,13 @@ func TestLoadCatalog(t *testing.T) {
 	}
 	if _, err := LoadCatalog(path, "product_id", "title"); err == nil || !strings.Contains(err.Error(), `"title" not found`) {
 		t.Errorf("missing column: err=%v", err)
+	}
+	// parquet-go misreads some LZ4_RAW pages without an error: refused.
+	lz4 := filepath.Join(t.TempDir(), "lz4.parquet")
+	if err := parquet.WriteFile(lz4, []row{{"P1", &n, 3}}, parquet.Compression(&parquet.Lz4Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCatalog(lz4, "product_id", "name"); err == nil || !strings.Contains(err.Error(), "LZ4_RAW") {
+		t.Errorf("LZ4_RAW catalog: err=%v, want a refusal", err)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // colKind is what a column of a model file holds.
@@ -86,6 +88,16 @@ func newColumnFile(f *os.File, path string, specs []colSpec) (*columnFile, error
 	pf, err := parquet.OpenFile(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("not a readable Parquet file: %w", err)
+	}
+	// parquet-go v0.32.0 decodes some LZ4_RAW pages into wrong values
+	// without an error (it keeps a pooled buffer instead of the codec's
+	// output); a model table from another tool must not be misread.
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, c := range rg.Columns {
+			if c.MetaData.Codec == format.Lz4Raw {
+				return nil, fmt.Errorf("column %q is LZ4_RAW-compressed, which parquet-go cannot read reliably; rewrite the file with snappy or zstd", strings.Join(c.MetaData.PathInSchema, "."))
+			}
+		}
 	}
 	cf := &columnFile{path: path, file: f, pf: pf, specs: specs}
 	var names []string

@@ -297,6 +297,13 @@ func TestReadModelDirRejects(t *testing.T) {
 		{"user not consecutive", func(t *testing.T, dir string) {
 			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U2", "a", "1"}, {"U1", "b", "2"}})
 		}, `user "U1" again`},
+		{"lz4_raw", func(t *testing.T, dir string) {
+			// parquet-go misreads some LZ4_RAW pages silently; refused.
+			if err := parquet.WriteFile(filepath.Join(dir, NeighborsFile), []NeighborRow{nb("sim", "a", "b", 1)},
+				parquet.Compression(&parquet.Lz4Raw)); err != nil {
+				t.Fatal(err)
+			}
+		}, "LZ4_RAW"},
 		{"field twice", func(t *testing.T, dir string) {
 			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U1", "a", "2"}})
 		}, `field "a" appears twice`},
