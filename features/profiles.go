@@ -15,6 +15,10 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
+// DefaultProfileIDCol is the profile table's user id column unless
+// ProfileOptions say otherwise.
+const DefaultProfileIDCol = "user_id"
+
 // Profiles is a profile table: for each user, the traits a reverse-ETL
 // export carries, already formatted as a RudderStack Redis destination
 // would write them: numbers as JavaScript prints them, true/false, nested
@@ -75,7 +79,7 @@ func (p *Profiles) IDs() []string {
 // ProfileOptions configures LoadProfiles.
 type ProfileOptions struct {
 	Paths   []string
-	IDCol   string   // default "user_id"
+	IDCol   string   // default DefaultProfileIDCol
 	Columns []string // traits to keep, by top-level or flattened name; default all but the id
 }
 
@@ -114,7 +118,7 @@ func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	idName := orDefault(opt.IDCol, "user_id")
+	idName := orDefault(opt.IDCol, DefaultProfileIDCol)
 	idIdx := sc.FieldIndices(idName)
 	if len(idIdx) == 0 {
 		return &MissingColumnError{Kind: "column", Column: idName, Have: topNames(sc)}

@@ -15,9 +15,13 @@ const (
 	RecentPurchases      = 5
 )
 
+// DefaultPurchaseEvent is the event whose items are purchases unless
+// UserOptions say otherwise.
+const DefaultPurchaseEvent = NoEventName
+
 // FeatureOptions configures NewUsers.
 type FeatureOptions struct {
-	PurchaseEvent string // default "Order Completed"
+	PurchaseEvent string // default DefaultPurchaseEvent
 }
 
 // Users holds everything known about each user: what the events say and
@@ -37,7 +41,7 @@ type Users struct {
 // NewUsers indexes a Dataset's events by user and joins the profiles.
 // profiles may be nil.
 func NewUsers(ds *Dataset, profiles *Profiles, opt FeatureOptions) *Users {
-	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, NoEventName))}
+	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
 		u.evSlugs = append(u.evSlugs, Slug(e))
 	}

@@ -94,7 +94,6 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 		err = c.model.checkSelections(ds, profiles, &c.in, log)
 	}
 	if err != nil {
-		log.Error("eval failed", "error", err.Error())
 		return err
 	}
 	if c.export != "" {
@@ -107,16 +106,17 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.report != "" {
-		if err := c.writeReport(ctx, ds, d, rep); err != nil {
-			return err
-		}
-	}
+	// The results first: a --report that cannot be written does not lose
+	// them.
 	if c.asJSON {
-		return writeJSON(c.m.Stdout, rep)
+		err = writeJSON(c.m.Stdout, rep)
+	} else {
+		rep.table(c.m.Stdout)
 	}
-	rep.table(c.m.Stdout)
-	return nil
+	if err == nil && c.report != "" {
+		err = c.writeReport(ctx, ds, d, rep)
+	}
+	return err
 }
 
 func (c *evalCommand) validate() error {

@@ -26,7 +26,6 @@ func (c *genCommand) Run(ctx context.Context, args []string) error {
 	start := time.Now()
 	st, err := features.Generate(ctx, opt)
 	if err != nil {
-		fmt.Fprintf(c.m.Stderr, "recopub gen: %v\n", err)
 		return err
 	}
 	// Users and items as a run counts them (README, "Counts").

@@ -46,7 +46,7 @@ func (c *similarCommand) Run(ctx context.Context, args []string) error {
 	defer done()
 	nb, v, err := cl.Neighbors(ctx, item, *n)
 	if err != nil {
-		return c.m.fail("similar", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	fmt.Fprintf(c.m.Stdout, "# version %s\n", v)
 	for _, s := range nb {
@@ -69,7 +69,7 @@ func (c *userCommand) Run(ctx context.Context, args []string) error {
 	defer done()
 	feats, v, err := cl.User(ctx, user)
 	if err != nil {
-		return c.m.fail("user", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	fmt.Fprintf(c.m.Stdout, "# version %s\n", v)
 	for _, k := range slices.Sorted(maps.Keys(feats)) {
@@ -79,12 +79,6 @@ func (c *userCommand) Run(ctx context.Context, args []string) error {
 }
 
 func publishScore(f float64) string { return fmt.Sprintf("%.6g", f) }
-
-// fail prints a command's error and returns it.
-func (m *Main) fail(name string, err error) error {
-	fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
-	return err
-}
 
 // versionsCommand lists versions.
 type versionsCommand struct{ m *Main }
@@ -103,7 +97,7 @@ func (c *versionsCommand) Run(ctx context.Context, args []string) error {
 	defer rdb.Close()
 	vs, err := publish.Versions(ctx, rdb, rf.keys())
 	if err != nil {
-		return c.m.fail("versions", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	fmt.Fprintf(c.m.Stdout, "%-24s %-9s %-20s %10s %10s\n", "VERSION", "STATUS", "CREATED", "LISTS", "HASHES")
 	for _, v := range vs {
@@ -141,7 +135,7 @@ func (c *rollbackCommand) Run(ctx context.Context, args []string) error {
 	defer rdb.Close()
 	target, prev, err := rollback(ctx, rdb, rf.keys(), pos)
 	if err != nil {
-		return c.m.fail("rollback", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	fmt.Fprintf(c.m.Stdout, "live version is now %s (was %s)\n", target, prev)
 	return nil
@@ -179,6 +173,10 @@ func rollback(ctx context.Context, rdb redis.UniversalClient, k publish.Keys, po
 	return target, prev, err
 }
 
+// defaultKeep is --keep's default for run, publish and gc: complete
+// versions kept before the live one (publish.GCOptions takes 0 as 0).
+const defaultKeep = 2
+
 // gcCommand removes versions no longer retained.
 type gcCommand struct{ m *Main }
 
@@ -186,7 +184,7 @@ func (c *gcCommand) Run(ctx context.Context, args []string) error {
 	fs := c.m.newFlagSet("gc", "gc [--keep 2] [--grace 15m] [--redis URL]")
 	var rf redisFlags
 	rf.register(fs, c.m.Getenv)
-	keep := fs.Int("keep", 2, "complete versions kept before the live one")
+	keep := fs.Int("keep", defaultKeep, "complete versions kept before the live one")
 	grace := fs.Duration("grace", publish.DefaultGrace, "unfinished versions and orphan keys younger than this are not removed; 0 removes them now")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -201,12 +199,12 @@ func (c *gcCommand) Run(ctx context.Context, args []string) error {
 	defer rdb.Close()
 	lock, err := publish.AcquireLock(ctx, rdb, rf.keys(), publish.LockOptions{Owner: lockOwner("gc")})
 	if err != nil {
-		return c.m.fail("gc", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	defer lock.Release(context.WithoutCancel(ctx))
 	res, err := lock.GC(ctx, publish.GCOptions{Keep: *keep, Grace: *grace})
 	if err != nil {
-		return c.m.fail("gc", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	fmt.Fprintf(c.m.Stdout, "removed %d versions %v and %d orphans %v (%d keys)\n", len(res.Versions), res.Versions, len(res.Orphans), res.Orphans, res.Keys)
 	return nil

@@ -101,7 +101,7 @@ func TestSelectionsNoProfiles(t *testing.T) {
 		t.Fatalf("exit %d, want %d naming --segment-cols and --profiles:\n%s", code, exitUsage, stderr)
 	}
 	code, _, stderr = run(t, "eval", "--events", filepath.Join(dir, "events"), "--event-weights", "order completed=1")
-	if code != exitRejected || !strings.Contains(stderr, `did you mean \"Order Completed\"?`) {
+	if code != exitRejected || !strings.Contains(stderr, `did you mean "Order Completed"?`) {
 		t.Fatalf("eval exit %d, want %d with a suggestion:\n%s", code, exitRejected, stderr)
 	}
 }
