@@ -85,21 +85,21 @@ type ProfileOptions struct {
 
 // LoadProfiles reads profile tables. A user that appears more than once
 // keeps the traits of its last row; rows without an id are skipped.
-func LoadProfiles(opt ProfileOptions) (*Profiles, error) {
+func LoadProfiles(ctx context.Context, opt ProfileOptions) (*Profiles, error) {
 	paths, err := ResolvePaths(opt.Paths)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
 	p := &Profiles{index: make(map[string]int32), colIndex: make(map[string]uint16), ptr: []int32{0}}
 	for _, path := range paths {
-		if err := p.readFile(path, &opt); err != nil {
+		if err := p.readFile(ctx, path, &opt); err != nil {
 			return nil, fmt.Errorf("profiles file %s: %w", path, err)
 		}
 	}
 	return p, nil
 }
 
-func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
+func (p *Profiles) readFile(ctx context.Context, path string, opt *ProfileOptions) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errCorrupt, r)
@@ -130,12 +130,15 @@ func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer rr.Release()
 	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		p.addBatch(rr.RecordBatch(), idIdx[0], fields)
 	}
 	return rr.Err()

@@ -109,7 +109,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		return ds, nil, nil
 	}
 	t = time.Now()
-	profiles, err := features.LoadProfiles(features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
+	profiles, err := features.LoadProfiles(ctx, features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
 	if err != nil {
 		return nil, nil, rejectedError{f.profileError(fmt.Errorf("profiles: %w", err))}
 	}

@@ -55,7 +55,7 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	if err := c.writeReport(ds, nb, m, sum); err != nil {
+	if err := c.writeReport(ctx, ds, nb, m, sum); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	c.stages["write_files"] = time.Since(t).Seconds()
