@@ -19,8 +19,8 @@ const (
 // UserOptions say otherwise.
 const DefaultPurchaseEvent = NoEventName
 
-// FeatureOptions configures NewUsers.
-type FeatureOptions struct {
+// UserOptions configures NewUsers.
+type UserOptions struct {
 	PurchaseEvent string // default DefaultPurchaseEvent
 }
 
@@ -40,7 +40,7 @@ type Users struct {
 
 // NewUsers indexes a Dataset's events by user and joins the profiles.
 // profiles may be nil.
-func NewUsers(ds *Dataset, profiles *Profiles, opt FeatureOptions) *Users {
+func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
 		u.evSlugs = append(u.evSlugs, Slug(e))

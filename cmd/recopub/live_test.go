@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/recopub/recopub/features/gen"
 	"maps"
 	"math"
 	"os"
@@ -54,7 +55,7 @@ func TestFeaturesTargetLive(t *testing.T) {
 	// have: recopub cannot tell it from a trait and leaves it.
 	stale := map[string]any{"plan": "gold", "email": "new@example.com", "event_count.checkout_started": "9",
 		"recent_five_purchases.purchase_5": "STALE", "last_seen": "2000-01-01T00:00:00Z"}
-	for _, e := range []string{features.EventViewed, features.EventAdded, features.EventPurchased} {
+	for _, e := range []string{gen.EventViewed, gen.EventAdded, gen.EventPurchased} {
 		stale["event_count."+features.Slug(e)] = "999"
 	}
 	rdb.HSet(ctx, user, stale)

@@ -159,7 +159,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := features.NewUsers(ds, profiles, features.FeatureOptions{PurchaseEvent: c.in.purchaseEvent})
+	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
 		Files: ds.Stats.Files, Users: users.WithEvents(), Items: len(ds.Items), Profiles: profiles.Len(),
