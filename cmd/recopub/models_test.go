@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/recopub/recopub/publish"
@@ -31,7 +30,7 @@ func dumpRedis(t *testing.T, rdb redis.UniversalClient) []string {
 		return s
 	}
 	var out []string
-	for _, k := range allKeys(t, rdb) {
+	for _, k := range redistest.AllKeys(t, rdb) {
 		nk := norm(k)
 		switch typ := rdb.Type(ctx, k).Val(); typ {
 		case "zset":
@@ -57,31 +56,6 @@ func dumpRedis(t *testing.T, rdb redis.UniversalClient) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// allKeys returns every key of a server or of every master of a cluster.
-func allKeys(t *testing.T, rdb redis.UniversalClient) []string {
-	t.Helper()
-	ctx := context.Background()
-	var mu sync.Mutex
-	var keys []string
-	collect := func(ctx context.Context, c *redis.Client) error {
-		k, err := c.Keys(ctx, "*").Result()
-		mu.Lock()
-		keys = append(keys, k...)
-		mu.Unlock()
-		return err
-	}
-	var err error
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, collect)
-	} else {
-		err = collect(ctx, rdb.(*redis.Client))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
 }
 
 // TestDryRunOutThenPublishFrom checks that a model written with run

@@ -217,7 +217,7 @@ func TestRestrictedUserOnCluster(t *testing.T) {
 	if code, _, stderr := runEnv(t, nil, steps[0]...); code != 0 {
 		t.Fatalf("run on the cluster as restricted user: exit %d\n%s", code, stderr)
 	}
-	keys := allKeys(t, tg.Client(t))
+	keys := redistest.AllKeys(t, tg.Client(t))
 	i := slices.IndexFunc(keys, func(k string) bool { return strings.Contains(k, ":sim:") })
 	if i < 0 {
 		t.Fatalf("no sim keys among %d", len(keys))
