@@ -16,9 +16,7 @@ const defaultKeep = 2
 type gcCommand struct{ m *Main }
 
 func (c *gcCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("gc", "gc [--keep 2] [--grace 15m] [--redis URL]")
-	var rf redisFlags
-	rf.register(fs, c.m.Getenv)
+	fs, rf := c.m.redisFlagSet("gc", "gc [--keep 2] [--grace 15m] [--redis URL]")
 	keep := fs.Int("keep", defaultKeep, "complete versions kept before the live one")
 	grace := fs.Duration("grace", publish.DefaultGrace, "unfinished versions and orphan keys younger than this are not removed; 0 removes them now")
 	check := func([]string) error {
@@ -27,7 +25,7 @@ func (c *gcCommand) Run(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	return withRedis(fs, &rf, args, check, func(rdb redis.UniversalClient, _ []string) error {
+	return withRedis(fs, rf, args, check, func(rdb redis.UniversalClient, _ []string) error {
 		lock, err := publish.AcquireLock(ctx, rdb, rf.keys(), publish.LockOptions{Owner: lockOwner("gc")})
 		if err != nil {
 			return err

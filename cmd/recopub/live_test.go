@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/recopub/recopub/features/gen"
 	"maps"
 	"math"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/recopub/recopub/features/gen"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/recopub/recopub/features"
@@ -31,9 +32,7 @@ func TestFeaturesTargetLive(t *testing.T) {
 	sumPath := filepath.Join(t.TempDir(), "summary.json")
 	args := []string{"run", "--events", filepath.Join(dir, "events"), "--profiles", filepath.Join(dir, "profiles"),
 		"--redis", s.URL(), "--features-target", "live", "--features-prefix", "shop", "--summary", sumPath}
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "", args...)
 	// A user with events, whose hash the stream then updates, adding
 	// fields and changing some of recopub's; recopub's derived fields of
 	// an older run hold values that are no longer true.
@@ -61,9 +60,7 @@ func TestFeaturesTargetLive(t *testing.T) {
 	rdb.HSet(ctx, user, stale)
 	rdb.HSet(ctx, "shop:user:nobody", "plan", "silver")
 
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("second run: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "second run", args...)
 	var sum summary
 	b, _ := os.ReadFile(sumPath)
 	if err := json.Unmarshal(b, &sum); err != nil || sum.HashesWritten == 0 || sum.ListsWritten == 0 {
@@ -98,9 +95,7 @@ func TestFeaturesTargetLive(t *testing.T) {
 	s2 := redistest.Start(t)
 	rdb2 := s2.Client(t)
 	rdb2.HSet(ctx, user, stale)
-	if code, _, stderr := run(t, "publish", "--from", out, "--redis", s2.URL(), "--features-target", "live", "--features-prefix", "shop"); code != 0 {
-		t.Fatalf("publish --from: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "publish --from", "publish", "--from", out, "--redis", s2.URL(), "--features-target", "live", "--features-prefix", "shop")
 	for _, k := range rdb.Keys(ctx, "shop:user:U*").Val() {
 		if a, b := rdb.HGetAll(ctx, k).Val(), rdb2.HGetAll(ctx, k).Val(); !maps.Equal(a, b) {
 			t.Fatalf("%s: run wrote %v, publish --from %v", k, a, b)

@@ -70,9 +70,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 	direct := redistest.Start(t)
 	in := []string{"--events", filepath.Join(data, "events"), "--profiles", filepath.Join(data, "profiles"),
 		"--top-n", "15", "--seed", "9", "--now", "2026-12-01T00:00:00Z"}
-	if code, _, stderr := run(t, append([]string{"run", "--redis", direct.URL()}, in...)...); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "run", append([]string{"run", "--redis", direct.URL()}, in...)...)
 
 	dir := filepath.Join(t.TempDir(), "model")
 	code, stdout, stderr := run(t, append([]string{"run", "--dry-run", "--out", dir, "--redis", viaFiles.URL()}, in...)...)
@@ -126,9 +124,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 	}
 
 	// The directory publishes again as a newer version, like a rerun.
-	if code, _, stderr := run(t, "publish", "--from", dir, "--redis", viaFiles.URL()); code != 0 {
-		t.Fatalf("second publish --from: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "second publish --from", "publish", "--from", dir, "--redis", viaFiles.URL())
 	if vs, _ := publish.Versions(context.Background(), viaFiles.Client(t), publish.Keys{}); len(vs) != 2 || !vs[1].Live {
 		t.Errorf("versions after two publishes: %+v", vs)
 	}

@@ -70,13 +70,7 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 }
 
 // Counts gives the co-occurrence counts, written as co_count.
-func (a neighborLists) Counts(i int, dst []int64) []int64 {
-	_, _, counts := a.n.List(i)
-	for _, n := range counts {
-		dst = append(dst, int64(n))
-	}
-	return dst
-}
+func (a neighborLists) Counts(i int, dst []int64) []int64 { return a.groups().Counts(i, dst) }
 
 // Counts gives the counts behind the popularity scores.
 func (a groupLists) Counts(i int, dst []int64) []int64 {

@@ -192,6 +192,15 @@ func redisError(rawURL string, err error) error {
 	return fmt.Errorf("redis %s: %w", redactURL(rawURL), err)
 }
 
+// redisFlagSet returns a command's FlagSet with the Redis flags
+// registered.
+func (m *Main) redisFlagSet(name, synopsis string) (*flag.FlagSet, *redisFlags) {
+	fs := m.newFlagSet(name, synopsis)
+	rf := new(redisFlags)
+	rf.register(fs, m.Getenv)
+	return fs, rf
+}
+
 // withRedis is the shape every read and maintenance command shares: parse
 // the flags, check the positional arguments (pos), open a client, call do
 // with it and close it. do's errors are wrapped once here with the

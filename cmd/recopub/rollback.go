@@ -13,16 +13,14 @@ import (
 type rollbackCommand struct{ m *Main }
 
 func (c *rollbackCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("rollback", "rollback [VERSION] [--redis URL]  (default: the newest complete version before the live one)")
-	var rf redisFlags
-	rf.register(fs, c.m.Getenv)
+	fs, rf := c.m.redisFlagSet("rollback", "rollback [VERSION] [--redis URL]  (default: the newest complete version before the live one)")
 	atMostOne := func(pos []string) error {
 		if len(pos) > 1 {
 			return usagef("want at most one VERSION, got %d arguments", len(pos))
 		}
 		return nil
 	}
-	return withRedis(fs, &rf, args, atMostOne, func(rdb redis.UniversalClient, pos []string) error {
+	return withRedis(fs, rf, args, atMostOne, func(rdb redis.UniversalClient, pos []string) error {
 		target, prev, err := rollback(ctx, rdb, rf.keys(), pos)
 		if err != nil {
 			return err

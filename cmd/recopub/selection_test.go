@@ -25,9 +25,7 @@ func TestSelectionsMatchingNothing(t *testing.T) {
 	ctx := context.Background()
 	events, profiles := filepath.Join(dir, "events"), filepath.Join(dir, "profiles")
 	base := []string{"run", "--events", events, "--profiles", profiles, "--redis", s.URL(), "--top-n", "10"}
-	if code, _, stderr := run(t, base...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "first run", base...)
 	live, err := publish.Live(ctx, rdb, publish.Keys{})
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,9 @@ import (
 type similarCommand struct{ m *Main }
 
 func (c *similarCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("similar", "similar ITEM [-n 10] [--redis URL]")
-	var rf redisFlags
-	rf.register(fs, c.m.Getenv)
+	fs, rf := c.m.redisFlagSet("similar", "similar ITEM [-n 10] [--redis URL]")
 	n := fs.Int("n", 10, "neighbours to print")
-	return withRedis(fs, &rf, args, exactlyOne("ITEM"), func(rdb redis.UniversalClient, pos []string) error {
+	return withRedis(fs, rf, args, exactlyOne("ITEM"), func(rdb redis.UniversalClient, pos []string) error {
 		cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
 		nb, v, err := cl.Neighbors(ctx, pos[0], *n)
 		if err != nil {

@@ -14,10 +14,8 @@ import (
 type userCommand struct{ m *Main }
 
 func (c *userCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("user", "user USER [--redis URL]")
-	var rf redisFlags
-	rf.register(fs, c.m.Getenv)
-	return withRedis(fs, &rf, args, exactlyOne("USER"), func(rdb redis.UniversalClient, pos []string) error {
+	fs, rf := c.m.redisFlagSet("user", "user USER [--redis URL]")
+	return withRedis(fs, rf, args, exactlyOne("USER"), func(rdb redis.UniversalClient, pos []string) error {
 		cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
 		feats, v, err := cl.User(ctx, pos[0])
 		if err != nil {

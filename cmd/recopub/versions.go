@@ -13,10 +13,8 @@ import (
 type versionsCommand struct{ m *Main }
 
 func (c *versionsCommand) Run(ctx context.Context, args []string) error {
-	fs := c.m.newFlagSet("versions", "versions [--redis URL]")
-	var rf redisFlags
-	rf.register(fs, c.m.Getenv)
-	return withRedis(fs, &rf, args, ignoreArgs, func(rdb redis.UniversalClient, _ []string) error {
+	fs, rf := c.m.redisFlagSet("versions", "versions [--redis URL]")
+	return withRedis(fs, rf, args, ignoreArgs, func(rdb redis.UniversalClient, _ []string) error {
 		vs, err := publish.Versions(ctx, rdb, rf.keys())
 		if err != nil {
 			return err
