@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 // LoadCatalog reads an item catalog (Parquet, one row per item) and
 // returns item id -> name. idCol and nameCol name its columns; ids may be
 // strings or integers, like event item ids.
-func LoadCatalog(path, idCol, nameCol string) (map[string]string, error) {
+func LoadCatalog(ctx context.Context, path, idCol, nameCol string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
@@ -45,6 +46,9 @@ func LoadCatalog(path, idCol, nameCol string) (map[string]string, error) {
 	names := make(map[string]string)
 	rows := make([]parquet.Row, 256)
 	for _, rg := range pf.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", path, err)
+		}
 		rr := rg.Rows()
 		for {
 			n, err := rr.ReadRows(rows)

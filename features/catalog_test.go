@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestLoadCatalog(t *testing.T) {
 	n := "Red mug"
 	path := filepath.Join(t.TempDir(), "catalog.parquet")
 	MustWriteParquet(t, path, []row{{"P1", &n, 3}, {"P2", nil, 4}}, 1)
-	names, err := LoadCatalog(path, "product_id", "name")
+	names, err := LoadCatalog(context.Background(), path, "product_id", "name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestLoadCatalog(t *testing.T) {
 	if got, ok := names["P2"]; !ok || got != "" {
 		t.Errorf("names[P2]=%q,%v; want empty name", got, ok)
 	}
-	if _, err := LoadCatalog(path, "product_id", "title"); err == nil || !strings.Contains(err.Error(), `"title" not found`) {
+	if _, err := LoadCatalog(context.Background(), path, "product_id", "title"); err == nil || !strings.Contains(err.Error(), `"title" not found`) {
 		t.Errorf("missing column: err=%v", err)
 	}
 	// parquet-go misreads some LZ4_RAW pages without an error: refused.

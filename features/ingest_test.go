@@ -287,7 +287,7 @@ func TestUsersFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := NewUsers(ds, nil, FeatureOptions{})
+	u := NewUsers(ds, nil, UserOptions{})
 	f, v := u.Fields(0, nil, nil)
 	got := map[string]string{}
 	for i := range f {

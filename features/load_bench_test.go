@@ -2,6 +2,7 @@ package features
 
 import (
 	"context"
+	"github.com/recopub/recopub/features/gen"
 	"os"
 	"syscall"
 	"testing"
@@ -32,7 +33,7 @@ func BenchmarkLoad(b *testing.B) {
 	dir := os.Getenv("RECOPUB_BENCH_EVENTS")
 	if dir == "" {
 		dir = b.TempDir()
-		if _, err := Generate(context.Background(), GenOptions{Out: dir, Events: 1_000_000, Users: 100_000, Items: 20_000}); err != nil {
+		if _, err := gen.Generate(context.Background(), gen.Options{Out: dir, Events: 1_000_000, Users: 100_000, Items: 20_000}); err != nil {
 			b.Fatal(err)
 		}
 		dir += "/events"

@@ -66,12 +66,24 @@ type Options struct {
 // MaxIDLen is the longest user or item id accepted, in bytes.
 const MaxIDLen = 512
 
-func (o *Options) userCol() string  { return orDefault(o.UserCol, "user_id") }
-func (o *Options) anonCol() string  { return orDefault(o.AnonCol, "anonymous_id") }
-func (o *Options) itemCol() string  { return orDefault(o.ItemCol, "product_id") }
-func (o *Options) eventCol() string { return orDefault(o.EventCol, "event") }
-func (o *Options) timeCol() string  { return orDefault(o.TimeCol, "timestamp") }
-func (o *Options) msgCol() string   { return orDefault(o.MessageIDCol, "message_id") }
+// The defaults of Options, applied when a field is zero (recopub's flags
+// take them too): RudderStack's warehouse column names.
+const (
+	DefaultUserCol      = "user_id"
+	DefaultAnonCol      = "anonymous_id"
+	DefaultItemCol      = "product_id"
+	DefaultEventCol     = "event"
+	DefaultTimeCol      = "timestamp"
+	DefaultMessageIDCol = "message_id"
+	DefaultMaxFuture    = time.Hour
+)
+
+func (o *Options) userCol() string  { return orDefault(o.UserCol, DefaultUserCol) }
+func (o *Options) anonCol() string  { return orDefault(o.AnonCol, DefaultAnonCol) }
+func (o *Options) itemCol() string  { return orDefault(o.ItemCol, DefaultItemCol) }
+func (o *Options) eventCol() string { return orDefault(o.EventCol, DefaultEventCol) }
+func (o *Options) timeCol() string  { return orDefault(o.TimeCol, DefaultTimeCol) }
+func (o *Options) msgCol() string   { return orDefault(o.MessageIDCol, DefaultMessageIDCol) }
 
 func (o *Options) workers() int {
 	if o.Workers > 0 {
@@ -89,7 +101,7 @@ func (o *Options) now() time.Time {
 
 func (o *Options) maxFuture() time.Duration {
 	if o.MaxFuture == 0 {
-		return time.Hour
+		return DefaultMaxFuture
 	}
 	return o.MaxFuture
 }

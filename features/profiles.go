@@ -15,6 +15,10 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
+// DefaultProfileIDCol is the profile table's user id column unless
+// ProfileOptions say otherwise.
+const DefaultProfileIDCol = "user_id"
+
 // Profiles is a profile table: for each user, the traits a reverse-ETL
 // export carries, already formatted as a RudderStack Redis destination
 // would write them: numbers as JavaScript prints them, true/false, nested
@@ -75,27 +79,27 @@ func (p *Profiles) IDs() []string {
 // ProfileOptions configures LoadProfiles.
 type ProfileOptions struct {
 	Paths   []string
-	IDCol   string   // default "user_id"
+	IDCol   string   // default DefaultProfileIDCol
 	Columns []string // traits to keep, by top-level or flattened name; default all but the id
 }
 
 // LoadProfiles reads profile tables. A user that appears more than once
 // keeps the traits of its last row; rows without an id are skipped.
-func LoadProfiles(opt ProfileOptions) (*Profiles, error) {
+func LoadProfiles(ctx context.Context, opt ProfileOptions) (*Profiles, error) {
 	paths, err := ResolvePaths(opt.Paths)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
 	p := &Profiles{index: make(map[string]int32), colIndex: make(map[string]uint16), ptr: []int32{0}}
 	for _, path := range paths {
-		if err := p.readFile(path, &opt); err != nil {
+		if err := p.readFile(ctx, path, &opt); err != nil {
 			return nil, fmt.Errorf("profiles file %s: %w", path, err)
 		}
 	}
 	return p, nil
 }
 
-func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
+func (p *Profiles) readFile(ctx context.Context, path string, opt *ProfileOptions) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errCorrupt, r)
@@ -114,7 +118,7 @@ func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	idName := orDefault(opt.IDCol, "user_id")
+	idName := orDefault(opt.IDCol, DefaultProfileIDCol)
 	idIdx := sc.FieldIndices(idName)
 	if len(idIdx) == 0 {
 		return &MissingColumnError{Kind: "column", Column: idName, Have: topNames(sc)}
@@ -126,12 +130,15 @@ func (p *Profiles) readFile(path string, opt *ProfileOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer rr.Release()
 	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		p.addBatch(rr.RecordBatch(), idIdx[0], fields)
 	}
 	return rr.Err()

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -78,7 +79,7 @@ func TestLoadProfiles(t *testing.T) {
 		}
 		MustWriteParquet(t, filepath.Join(dir, "part-00000.parquet"), traitRows(), 2)
 	}
-	p, err := LoadProfiles(ProfileOptions{Paths: []string{dir}})
+	p, err := LoadProfiles(context.Background(), ProfileOptions{Paths: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestLoadProfiles(t *testing.T) {
 	// The first row of u1, alone, shows every kind of value.
 	first := filepath.Join(t.TempDir(), "one.parquet")
 	MustWriteParquet(t, first, traitRows()[:1], 1)
-	p, err = LoadProfiles(ProfileOptions{Paths: []string{first}})
+	p, err = LoadProfiles(context.Background(), ProfileOptions{Paths: []string{first}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestLoadProfilesColumns(t *testing.T) {
 		{cols: []string{"address.city", "tags"}, want: []string{"address.city", "tags"}},
 		{cols: []string{"address.street"}, err: `profile column "address.street" not found`},
 	} {
-		p, err := LoadProfiles(ProfileOptions{Paths: []string{path}, Columns: tt.cols})
+		p, err := LoadProfiles(context.Background(), ProfileOptions{Paths: []string{path}, Columns: tt.cols})
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), path) {
 				t.Errorf("cols %q: err=%v, want %q naming the file", tt.cols, err, tt.err)
@@ -198,7 +199,7 @@ func TestLoadProfilesBadInput(t *testing.T) {
 		{wrong, `column "user_id" has type bool`},
 		{corrupt, "not a readable Parquet file"},
 	} {
-		_, err := LoadProfiles(ProfileOptions{Paths: []string{tt.path}})
+		_, err := LoadProfiles(context.Background(), ProfileOptions{Paths: []string{tt.path}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.path) {
 			t.Errorf("%s: err=%v, want %q", tt.path, err, tt.want)
 		}

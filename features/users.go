@@ -15,9 +15,13 @@ const (
 	RecentPurchases      = 5
 )
 
-// FeatureOptions configures NewUsers.
-type FeatureOptions struct {
-	PurchaseEvent string // default "Order Completed"
+// DefaultPurchaseEvent is the event whose items are purchases unless
+// UserOptions say otherwise.
+const DefaultPurchaseEvent = NoEventName
+
+// UserOptions configures NewUsers.
+type UserOptions struct {
+	PurchaseEvent string // default DefaultPurchaseEvent
 }
 
 // Users holds everything known about each user: what the events say and
@@ -36,8 +40,8 @@ type Users struct {
 
 // NewUsers indexes a Dataset's events by user and joins the profiles.
 // profiles may be nil.
-func NewUsers(ds *Dataset, profiles *Profiles, opt FeatureOptions) *Users {
-	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, NoEventName))}
+func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
+	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
 		u.evSlugs = append(u.evSlugs, Slug(e))
 	}

@@ -87,13 +87,20 @@ func ParseSplitMode(s string) (SplitMode, error) {
 	return 0, fmt.Errorf("parse split: unknown split %q (want one of %s)", s, strings.Join(splitNames[:], ", "))
 }
 
+// The defaults of SplitOptions, applied when a field is zero (recopub
+// eval's --ratio and --n take them too).
+const (
+	DefaultSplitRatio = 0.75
+	DefaultHoldoutN   = 1
+)
+
 // SplitOptions configures Split.
 type SplitOptions struct {
 	Mode   SplitMode
-	Ratio  float64   // SplitUserStratified: share of each user's items kept for training; default 0.75
+	Ratio  float64   // SplitUserStratified: share of each user's items kept for training; default DefaultSplitRatio
 	Seed   int64     // SplitUserStratified's shuffle and SplitLastN's tie-breaks
 	Cutoff time.Time // SplitTemporal: events at or after it are held out
-	N      int       // SplitLastN: items held out per user; default 1
+	N      int       // SplitLastN: items held out per user; default DefaultHoldoutN
 
 	// UserKeys, when not nil, seeds each user's shuffle with UserKeys[u]
 	// instead of the dense id u, e.g. a hash of the external id, so the
@@ -138,7 +145,7 @@ func Split(x *Interactions, opt SplitOptions) (*Holdout, error) {
 	case SplitUserStratified:
 		ratio := opt.Ratio
 		if ratio == 0 {
-			ratio = 0.75
+			ratio = DefaultSplitRatio
 		}
 		if !(ratio > 0 && ratio < 1) {
 			return nil, fmt.Errorf("split %v: ratio %g is not between 0 and 1", opt.Mode, ratio)
@@ -153,7 +160,7 @@ func Split(x *Interactions, opt SplitOptions) (*Holdout, error) {
 	case SplitLastN:
 		n := opt.N
 		if n == 0 {
-			n = 1
+			n = DefaultHoldoutN
 		}
 		if n < 0 {
 			return nil, fmt.Errorf("split %v: negative n %d", opt.Mode, n)

@@ -28,8 +28,8 @@ type LiveFeatures struct {
 	Keys   Keys   // only LiveUser is used: the hashes belong to no namespace
 	Prefix string // the RudderStack destination's key prefix; "" for user:<id>
 
-	Conns         int          // parallel pipelines; default 4
-	PipelineBytes int          // a pipeline is sent once it holds this many bytes; default 1 MiB
+	Conns         int          // parallel pipelines; default DefaultConns
+	PipelineBytes int          // a pipeline is sent once it holds this many bytes; default DefaultPipelineBytes
 	SampleSize    int          // hashes read back after writing; default 1000
 	Seed          int64        // seeds the sample
 	Logger        *slog.Logger // nil discards
@@ -54,8 +54,8 @@ type LiveResult struct {
 	Seconds   float64 `json:"seconds"`
 }
 
-func (lf *LiveFeatures) conns() int         { return positive(lf.Conns, 4) }
-func (lf *LiveFeatures) pipelineBytes() int { return positive(lf.PipelineBytes, 1<<20) }
+func (lf *LiveFeatures) conns() int         { return positive(lf.Conns, DefaultConns) }
+func (lf *LiveFeatures) pipelineBytes() int { return positive(lf.PipelineBytes, DefaultPipelineBytes) }
 func (lf *LiveFeatures) sampleSize() int    { return positive(lf.SampleSize, 1000) }
 
 func (lf *LiveFeatures) logger() *slog.Logger {

@@ -6,11 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/recopub/recopub/publish/redistest"
-	"github.com/redis/go-redis/v9"
 )
 
 // staleHashes is a HashSource whose Stale names fields from a fixed list
@@ -78,7 +76,7 @@ func testLiveFeaturesMerge(t *testing.T, tg *redistest.Target) {
 	if got, want := rdb.HGetAll(ctx, "shop:user:U2").Val(), map[string]string{"plan": "bronze"}; !maps.Equal(got, want) {
 		t.Errorf("shop:user:U2 = %v, want %v", got, want)
 	}
-	keys := allKeys(t, rdb)
+	keys := redistest.AllKeys(t, rdb)
 	if got, want := strings.Join(keys, " "), "shop:other shop:user:U1 shop:user:U2"; got != want {
 		t.Errorf("keys %s, want %s", got, want)
 	}
@@ -133,30 +131,4 @@ func BenchmarkLiveFeatures(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(users*b.N)/b.Elapsed().Seconds(), "hashes/s")
-}
-
-// allKeys returns every key of a server or cluster, sorted.
-func allKeys(tb testing.TB, rdb redis.UniversalClient) []string {
-	tb.Helper()
-	ctx := context.Background()
-	var mu sync.Mutex
-	var keys []string
-	collect := func(ctx context.Context, c *redis.Client) error {
-		k, err := c.Keys(ctx, "*").Result()
-		mu.Lock()
-		keys = append(keys, k...)
-		mu.Unlock()
-		return err
-	}
-	var err error
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, collect)
-	} else {
-		err = collect(ctx, rdb.(*redis.Client))
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	slices.Sort(keys)
-	return keys
 }

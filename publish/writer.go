@@ -39,16 +39,14 @@ type Writer struct {
 
 	// Conns is the number of pipelines in flight at once. On Redis
 	// Cluster go-redis splits each pipeline by master and sends the parts
-	// concurrently, so every master gets Conns connections. Default 2:
-	// one pipeline is sent while the server works through the other,
-	// and a single-threaded server gains nothing from more (measured in
-	// bench_test.go).
+	// concurrently, so every master gets Conns connections. Default
+	// DefaultConns.
 	Conns int
 	// PipelineBytes bounds a pipeline: it is sent once it holds this many
 	// bytes of keys and values, so memory stays about Conns times this.
-	// Default 512 KiB.
+	// Default DefaultPipelineBytes.
 	PipelineBytes int
-	SampleSize    int   // keys of each family read back and compared before the flip; default 1000
+	SampleSize    int   // keys of each family read back and compared before the flip; default DefaultSampleSize
 	Seed          int64 // seeds the sample
 	NoRestore     bool  // always write with ZADD/HSET
 	// Force writes even when the preflight estimate does not fit under a
@@ -58,7 +56,7 @@ type Writer struct {
 	Logger *slog.Logger // stage lines and progress; nil discards
 
 	// ProgressEvery is how often progress is logged and passed to
-	// Progress while keys are written; default 10s.
+	// Progress while keys are written; default DefaultProgressEvery.
 	ProgressEvery time.Duration
 	// Progress, when set, is called every ProgressEvery from another
 	// goroutine, and once when all keys are written.
@@ -67,11 +65,24 @@ type Writer struct {
 	Now func() time.Time
 }
 
-func (w *Writer) conns() int         { return positive(w.Conns, 4) }
-func (w *Writer) pipelineBytes() int { return positive(w.PipelineBytes, 1<<20) }
-func (w *Writer) sampleSize() int    { return positive(w.SampleSize, 1000) }
+// The Writer's and LiveFeatures' defaults, applied when a field is zero
+// (recopub's --conns takes DefaultConns too).
+const (
+	// DefaultConns: one pipeline is sent while the server works through
+	// the other, and a single-threaded server gains little from more
+	// (BenchmarkWriterTuning in bench_test.go).
+	DefaultConns = 2
+	// DefaultPipelineBytes bounds a pipeline (1 MiB).
+	DefaultPipelineBytes = 1 << 20
+	DefaultSampleSize    = 1000
+	DefaultProgressEvery = 10 * time.Second
+)
+
+func (w *Writer) conns() int         { return positive(w.Conns, DefaultConns) }
+func (w *Writer) pipelineBytes() int { return positive(w.PipelineBytes, DefaultPipelineBytes) }
+func (w *Writer) sampleSize() int    { return positive(w.SampleSize, DefaultSampleSize) }
 func (w *Writer) progressEvery() time.Duration {
-	return cmp.Or(max(w.ProgressEvery, 0), 10*time.Second)
+	return cmp.Or(max(w.ProgressEvery, 0), DefaultProgressEvery)
 }
 
 func (w *Writer) logger() *slog.Logger {

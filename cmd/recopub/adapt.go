@@ -7,22 +7,16 @@ import (
 )
 
 // neighborLists presents model neighbours with external item ids to the
-// publisher.
+// publisher: groupLists (families.go) whose list ids are the items.
 type neighborLists struct {
 	n     *model.Neighbors
 	items []string
 }
 
-func (a neighborLists) Len() int { return a.n.NumItems() }
+func (a neighborLists) groups() groupLists { return groupLists{a.n, a.items, a.items} }
 
-func (a neighborLists) List(i int, l *publish.List) {
-	items, scores, _ := a.n.List(i)
-	l.ID = a.items[i]
-	for k, it := range items {
-		l.Members = append(l.Members, a.items[it])
-		l.Scores = append(l.Scores, scores[k])
-	}
-}
+func (a neighborLists) Len() int                    { return a.n.NumItems() }
+func (a neighborLists) List(i int, l *publish.List) { a.groups().List(i, l) }
 
 // userHashes presents per-user features to the publisher.
 type userHashes struct{ u *features.Users }

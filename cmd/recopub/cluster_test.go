@@ -21,9 +21,7 @@ func TestJobOnCluster(t *testing.T) {
 	runArgs := func(url string, extra ...string) []string {
 		return append([]string{"run", "--events", dir + "/events", "--profiles", dir + "/profiles", "--redis", url, "--top-n", "10"}, extra...)
 	}
-	if code, _, stderr := run(t, runArgs(tg.URL())...); code != 0 {
-		t.Fatalf("run with the cluster URL: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "run with the cluster URL", runArgs(tg.URL())...)
 	sc := &scenario{tg: tg, rdb: rdb, ns: publish.DefaultNamespace, dir: dir}
 	first := checkLive(t, sc)
 	for _, s := range tg.Servers {
@@ -31,9 +29,7 @@ func TestJobOnCluster(t *testing.T) {
 			t.Errorf("master %s holds none of the version's keys", s.Addr)
 		}
 	}
-	if code, _, stderr := run(t, runArgs(seed, "--cluster", "--metric", "jaccard")...); code != 0 {
-		t.Fatalf("run with --cluster and a seed: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "run with --cluster and a seed", runArgs(seed, "--cluster", "--metric", "jaccard")...)
 	second := checkLive(t, sc)
 	if second <= first {
 		t.Fatalf("second live %s, first %s", second, first)

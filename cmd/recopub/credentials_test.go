@@ -139,7 +139,7 @@ func TestPasswordSources(t *testing.T) {
 // simItem returns an item that has a neighbour list, on any target.
 func simItem(t *testing.T, rdb redis.UniversalClient) string {
 	t.Helper()
-	keys := allKeys(t, rdb)
+	keys := redistest.AllKeys(t, rdb)
 	i := slices.IndexFunc(keys, func(k string) bool { return strings.Contains(k, ":sim:") })
 	if i < 0 {
 		t.Fatalf("no sim keys among %d", len(keys))
@@ -153,7 +153,7 @@ func redisContent(t *testing.T, rdb redis.UniversalClient) string {
 	t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
-	for _, k := range allKeys(t, rdb) {
+	for _, k := range redistest.AllKeys(t, rdb) {
 		b.WriteString(k + "\n")
 		switch rdb.Type(ctx, k).Val() {
 		case "hash":

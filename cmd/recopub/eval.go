@@ -58,9 +58,9 @@ func (c *evalCommand) flags() *flag.FlagSet {
 	c.model.registerCommon(fs)
 	fs.StringVar(&c.metrics, "metric", "cosine,jaccard,llr,ease", "similarities to evaluate, comma-separated: "+metricNames())
 	fs.StringVar(&c.split, "split", "user-stratified", "user-stratified, temporal or last-n")
-	fs.Float64Var(&c.ratio, "ratio", 0.75, "user-stratified: share of each user's items kept for training")
+	fs.Float64Var(&c.ratio, "ratio", model.DefaultSplitRatio, "user-stratified: share of each user's items kept for training")
 	fs.StringVar(&c.cutoff, "cutoff", "", "temporal: events from this time on are held out (RFC 3339 or YYYY-MM-DD)")
-	fs.IntVar(&c.n, "n", 1, "last-n: items held out per user")
+	fs.IntVar(&c.n, "n", model.DefaultHoldoutN, "last-n: items held out per user")
 	fs.StringVar(&c.affinity, "affinity", "weighted", "user affinity: weighted (event weights, decayed with --half-life-days) or binary")
 	fs.IntVar(&c.k, "k", 10, "recommendations per user that are scored")
 	fs.IntVar(&c.userLists, "user-lists", 0, "also score per-user lists of this length as run would publish them (ease: the user's history times the whole model; other metrics: from --user-depth neighbours per item); 0: off")
@@ -94,7 +94,6 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 		err = c.model.checkSelections(ds, profiles, &c.in, log)
 	}
 	if err != nil {
-		log.Error("eval failed", "error", err.Error())
 		return err
 	}
 	if c.export != "" {
@@ -107,16 +106,17 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.report != "" {
-		if err := c.writeReport(ctx, ds, d, rep); err != nil {
-			return err
-		}
-	}
+	// The results first: a --report that cannot be written does not lose
+	// them.
 	if c.asJSON {
-		return writeJSON(c.m.Stdout, rep)
+		err = writeJSON(c.m.Stdout, rep)
+	} else {
+		rep.table(c.m.Stdout)
 	}
-	rep.table(c.m.Stdout)
-	return nil
+	if err == nil && c.report != "" {
+		err = c.writeReport(ctx, ds, d, rep)
+	}
+	return err
 }
 
 func (c *evalCommand) validate() error {

@@ -89,6 +89,16 @@ func (c *child) waitFor(s string) bool {
 }
 
 // kill sends SIGKILL and reports whether the process was still running.
+// mustReachPublish waits until the child has planned its version (its
+// publish stage began) and fails the test if it ended before.
+func (c *child) mustReachPublish(t *testing.T) {
+	t.Helper()
+	if !c.waitFor(`"msg":"plan"`) {
+		code, stderr := c.wait()
+		t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
+	}
+}
+
 func (c *child) kill() bool {
 	select {
 	case <-c.exited:
@@ -194,6 +204,15 @@ func TestFailures(t *testing.T) {
 
 // checkLive fails unless the live version is complete, holds exactly the
 // keys its manifest counts on every master, and reads through the client.
+// firstRun runs the scenario's job once and returns its arguments and the
+// version it made live.
+func (sc *scenario) firstRun(t *testing.T) ([]string, string) {
+	t.Helper()
+	args := sc.args()
+	mustRunOK(t, "first run", args...)
+	return args, checkLive(t, sc)
+}
+
 func checkLive(t *testing.T, sc *scenario) string {
 	t.Helper()
 	ctx := context.Background()
@@ -315,10 +334,7 @@ func testKillDuringPublish(t *testing.T, sc *scenario) {
 		// run after the loop does.
 		sc.rdb.Del(context.Background(), sc.keys().Lock())
 		c := startChild(t, args...)
-		if !c.waitFor(`"msg":"plan"`) {
-			code, stderr := c.wait()
-			t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
-		}
+		c.mustReachPublish(t)
 		time.Sleep(time.Duration(rng.Int64N(int64(window))))
 		if c.kill() {
 			kills++
@@ -335,9 +351,7 @@ func testKillDuringPublish(t *testing.T, sc *scenario) {
 		t.Fatalf("gc exit %d: %s", code, out)
 	}
 	onlyLiveAndKept(t, sc, 2)
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("run after the kills: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "run after the kills", args...)
 	live := checkLive(t, sc)
 	if code, out := sc.ctl(t, "gc", "--keep", "0", "--grace", "0"); code != 0 {
 		t.Fatalf("gc exit %d: %s", code, out)
@@ -354,18 +368,11 @@ func testKillDuringPublish(t *testing.T, sc *scenario) {
 // version, so the restart lands in the publish, then killed and started
 // again from its SAVE. The job exits 1 and the live version is unchanged.
 func testServerRestart(t *testing.T, sc *scenario) {
-	args := sc.args()
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
-	live := checkLive(t, sc)
+	args, live := sc.firstRun(t)
 	sc.tg.Do(t, "SAVE")
 	victim := len(sc.tg.Servers) - 1
 	c := startChild(t, args...)
-	if !c.waitFor(`"msg":"plan"`) {
-		code, stderr := c.wait()
-		t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
-	}
+	c.mustReachPublish(t)
 	if err := sc.tg.Servers[victim].Client(t).Do(context.Background(), "CLIENT", "PAUSE", 10000, "WRITE").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -388,11 +395,7 @@ func testServerRestart(t *testing.T, sc *scenario) {
 // refuses with both numbers; with --force the run runs out of memory,
 // removes its partial version and says so. The live version stays.
 func testMemoryRefusals(t *testing.T, sc *scenario) {
-	args := sc.args()
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
-	live := checkLive(t, sc)
+	args, live := sc.firstRun(t)
 	t.Cleanup(func() { sc.tg.Do(t, "CONFIG", "SET", "maxmemory", "0") })
 	for _, s := range sc.tg.Servers {
 		c := s.Client(t)

@@ -75,7 +75,7 @@ func TestRunFamilies(t *testing.T) {
 
 func TestSegments(t *testing.T) {
 	dir := MustGen(t)
-	profiles, err := features.LoadProfiles(features.ProfileOptions{Paths: []string{filepath.Join(dir, "profiles")}})
+	profiles, err := features.LoadProfiles(context.Background(), features.ProfileOptions{Paths: []string{filepath.Join(dir, "profiles")}})
 	if err != nil {
 		t.Fatal(err)
 	}

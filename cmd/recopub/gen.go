@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/features/gen"
 )
 
 // genCommand writes a synthetic export.
@@ -13,20 +13,19 @@ type genCommand struct{ m *Main }
 
 func (c *genCommand) Run(ctx context.Context, args []string) error {
 	fs := c.m.newFlagSet("gen", "gen [--out DIR] [--users N] [--items N] [--events N] [--seed S]")
-	var opt features.GenOptions
+	var opt gen.Options
 	fs.StringVar(&opt.Out, "out", "sample", "output directory (events/ and profiles/ are written below it)")
-	fs.IntVar(&opt.Users, "users", 10_000, "identified users")
-	fs.IntVar(&opt.Items, "items", 2_000, "items")
-	fs.IntVar(&opt.Events, "events", 200_000, "events")
-	fs.Int64Var(&opt.Seed, "seed", 1, "random seed; the same seed writes the same files")
-	fs.IntVar(&opt.Days, "days", 7, "daily partitions (dt=YYYY-MM-DD)")
+	fs.IntVar(&opt.Users, "users", gen.DefaultUsers, "identified users")
+	fs.IntVar(&opt.Items, "items", gen.DefaultItems, "items")
+	fs.IntVar(&opt.Events, "events", gen.DefaultEvents, "events")
+	fs.Int64Var(&opt.Seed, "seed", gen.DefaultSeed, "random seed; the same seed writes the same files")
+	fs.IntVar(&opt.Days, "days", gen.DefaultDays, "daily partitions (dt=YYYY-MM-DD)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	start := time.Now()
-	st, err := features.Generate(ctx, opt)
+	st, err := gen.Generate(ctx, opt)
 	if err != nil {
-		fmt.Fprintf(c.m.Stderr, "recopub gen: %v\n", err)
 		return err
 	}
 	// Users and items as a run counts them (README, "Counts").

@@ -59,7 +59,7 @@ func (c *importCSVCommand) Run(ctx context.Context, args []string) error {
 	}
 	f, err := os.Open(c.in)
 	if err != nil {
-		return fmt.Errorf("import-csv: %w", err)
+		return err // names the file
 	}
 	defer f.Close()
 	var n int
@@ -83,7 +83,7 @@ func (c *importCSVCommand) Run(ctx context.Context, args []string) error {
 		return usagef("--format %q: want %s, %s or %s", c.format, formatOnlineRetail, formatGroceries, formatRatings)
 	}
 	if err != nil {
-		return fmt.Errorf("import-csv %s: %w", c.in, err)
+		return fmt.Errorf("%s: %w", c.in, err)
 	}
 	fmt.Fprintf(c.m.Stdout, "wrote %d events to %s\n", n, c.out)
 	return nil

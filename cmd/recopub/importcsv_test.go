@@ -118,9 +118,7 @@ func TestImportCSVFixtures(t *testing.T) {
 				t.Skipf("%s not found", in)
 			}
 			out := filepath.Join(t.TempDir(), "out.parquet")
-			if code, _, stderr := run(t, "import-csv", "--format", tt.format, "--in", in, "--out", out); code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
+			mustRunOK(t, "", "import-csv", "--format", tt.format, "--in", in, "--out", out)
 			got, _ := os.ReadFile(out)
 			want, err := os.ReadFile(filepath.Join("..", "..", "testdata", "eval", tt.fixture))
 			if err != nil {

@@ -28,17 +28,17 @@ type ingestFlags struct {
 func (f *ingestFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.events, "events", "event export: a Parquet file, a directory (recursive) or a glob; repeatable")
 	fs.Var(&f.profiles, "profiles", "profile export (Parquet file, directory or glob); repeatable")
-	fs.StringVar(&f.opt.UserCol, "user-col", "user_id", "user id column")
-	fs.StringVar(&f.opt.AnonCol, "anon-col", "anonymous_id", `fallback id column when the user id is null or empty ("-" for none)`)
-	fs.StringVar(&f.opt.ItemCol, "item-col", "product_id",
+	fs.StringVar(&f.opt.UserCol, "user-col", features.DefaultUserCol, "user id column")
+	fs.StringVar(&f.opt.AnonCol, "anon-col", features.DefaultAnonCol, `fallback id column when the user id is null or empty ("-" for none)`)
+	fs.StringVar(&f.opt.ItemCol, "item-col", features.DefaultItemCol,
 		`item id column; "products.product_id" reaches into a struct, explodes a list of structs (one event per element) or reads JSON text`)
-	fs.StringVar(&f.opt.EventCol, "event-col", "event", `event name column ("-" when every row is a purchase)`)
-	fs.StringVar(&f.opt.TimeCol, "time-col", "timestamp", "event time column (TIMESTAMP, DATE, INT64 epoch ms or ISO-8601 string)")
-	fs.StringVar(&f.opt.MessageIDCol, "message-id-col", "message_id", `rows repeating a message id are counted once ("-": keep all)`)
+	fs.StringVar(&f.opt.EventCol, "event-col", features.DefaultEventCol, `event name column ("-" when every row is a purchase)`)
+	fs.StringVar(&f.opt.TimeCol, "time-col", features.DefaultTimeCol, "event time column (TIMESTAMP, DATE, INT64 epoch ms or ISO-8601 string)")
+	fs.StringVar(&f.opt.MessageIDCol, "message-id-col", features.DefaultMessageIDCol, `rows repeating a message id are counted once ("-": keep all)`)
 	fs.StringVar(&f.opt.WeightCol, "weight-col", "", "numeric column weighting each event (rating, quantity)")
 	fs.StringVar(&f.opt.QuantityCol, "quantity-col", "", `numeric column weighting each item, e.g. "products.quantity"`)
 	fs.StringVar(&f.eventWeights, "event-weights", "", `keep only these events, with weights: "Order Completed=5,Product Added=3,Product Viewed=1"`)
-	fs.StringVar(&f.purchaseEvent, "purchase-event", "Order Completed", "event whose items are purchases (recent_five_purchases)")
+	fs.StringVar(&f.purchaseEvent, "purchase-event", features.DefaultPurchaseEvent, "event whose items are purchases (recent_five_purchases)")
 	timeFlag := func(dst *time.Time) func(string) error {
 		return func(v string) error {
 			t, err := features.ParseTime(v)
@@ -53,9 +53,9 @@ func (f *ingestFlags) register(fs *flag.FlagSet) {
 	fs.Func("until", "keep events before this time (RFC 3339 or YYYY-MM-DD)", timeFlag(&f.opt.Until))
 	fs.IntVar(&f.opt.Days, "days", 0, "keep the last N days of events, counted back from --now or else from the newest event")
 	fs.Func("now", "reference time for --max-future and --days, RFC 3339 (default: the current time; --days: the newest event)", timeFlag(&f.opt.Now))
-	fs.DurationVar(&f.opt.MaxFuture, "max-future", time.Hour, "drop events later than now plus this")
+	fs.DurationVar(&f.opt.MaxFuture, "max-future", features.DefaultMaxFuture, "drop events later than now plus this")
 	fs.Float64Var(&f.maxBadFraction, "max-bad-fraction", 0.01, "fail without publishing when more than this fraction of rows is unusable")
-	fs.StringVar(&f.profileID, "profile-id-col", "user_id", "user id column of the profile table")
+	fs.StringVar(&f.profileID, "profile-id-col", features.DefaultProfileIDCol, "user id column of the profile table")
 	fs.StringVar(&f.profileCols, "profile-cols", "", "profile columns to publish, comma-separated (default: all but the id)")
 	fs.IntVar(&f.opt.Workers, "workers", 0, "parallel workers (default: all cores)")
 }
@@ -109,7 +109,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		return ds, nil, nil
 	}
 	t = time.Now()
-	profiles, err := features.LoadProfiles(features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
+	profiles, err := features.LoadProfiles(ctx, features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
 	if err != nil {
 		return nil, nil, rejectedError{f.profileError(fmt.Errorf("profiles: %w", err))}
 	}

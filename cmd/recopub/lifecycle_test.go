@@ -72,14 +72,9 @@ func onlyLiveAndKept(t *testing.T, sc *scenario, keep int) {
 // run holds it they exit 3 naming the run's process and since when.
 func testLockedGCAndRollback(t *testing.T, sc *scenario) {
 	args := sc.args()
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "first run", args...)
 	c := startChild(t, args...)
-	if !c.waitFor(`"msg":"plan"`) {
-		code, stderr := c.wait()
-		t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
-	}
+	c.mustReachPublish(t)
 	holder := "recopub run (pid " + strconv.Itoa(c.cmd.Process.Pid) + " on "
 	since := " since " + time.Now().UTC().Format("2006-01-02T")
 	for _, cmd := range [][]string{{"gc", "--grace", "0s", "--keep", "0"}, {"rollback"}} {
@@ -99,23 +94,14 @@ func testLockedGCAndRollback(t *testing.T, sc *scenario) {
 // the server refuses its steps, it exits 1, its last line names the
 // version live at that moment, and gc --grace 0s removes what it wrote.
 func testStalledRun(t *testing.T, sc *scenario) {
-	args := sc.args()
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
-	first := checkLive(t, sc)
+	args, first := sc.firstRun(t)
 	c := startChild(t, args...)
-	if !c.waitFor(`"msg":"plan"`) {
-		code, stderr := c.wait()
-		t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
-	}
+	c.mustReachPublish(t)
 	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	sc.rdb.Del(context.Background(), sc.keys().Lock()) // expired while it stalled
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("run while the other stalled: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "run while the other stalled", args...)
 	second := checkLive(t, sc)
 	if err := c.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
@@ -145,11 +131,7 @@ func testStalledRun(t *testing.T, sc *scenario) {
 // them. A run stopped after it wrote its last key writes nothing more, so
 // the scenario is tried again until one leaves orphans.
 func testOrphanAfterLostEntry(t *testing.T, sc *scenario) {
-	args := sc.args()
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
-	live := checkLive(t, sc)
+	args, live := sc.firstRun(t)
 	var orphans []string
 	for attempt := 0; len(orphans) == 0; attempt++ {
 		if attempt == 5 {
@@ -174,10 +156,7 @@ func testOrphanAfterLostEntry(t *testing.T, sc *scenario) {
 func stallGCKill(t *testing.T, sc *scenario, args []string, live string) []string {
 	t.Helper()
 	c := startChild(t, args...)
-	if !c.waitFor(`"msg":"plan"`) {
-		code, stderr := c.wait()
-		t.Fatalf("run ended (exit %d) before publishing: %s", code, stderr)
-	}
+	c.mustReachPublish(t)
 	for !slices.Contains(sc.rdb.HVals(context.Background(), sc.keys().Status()).Val(), publish.StatusWriting) {
 		time.Sleep(time.Millisecond)
 	}
@@ -212,9 +191,7 @@ func stallGCKill(t *testing.T, sc *scenario, args []string, live string) []strin
 func testEviction(t *testing.T, sc *scenario) {
 	args := sc.args()
 	for range 2 {
-		if code, _, stderr := run(t, args...); code != 0 {
-			t.Fatalf("run exit %d: %s", code, stderr)
-		}
+		mustRunOK(t, "run", args...)
 	}
 	live := checkLive(t, sc)
 	t.Cleanup(func() { sc.tg.Do(t, "CONFIG", "SET", "maxmemory-policy", "noeviction") })

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recopub/recopub/features/gen"
+
 	"github.com/parquet-go/parquet-go"
 	"github.com/recopub/recopub/features"
 	"github.com/recopub/recopub/publish"
@@ -30,9 +32,7 @@ func TestFeaturesTargetLive(t *testing.T) {
 	sumPath := filepath.Join(t.TempDir(), "summary.json")
 	args := []string{"run", "--events", filepath.Join(dir, "events"), "--profiles", filepath.Join(dir, "profiles"),
 		"--redis", s.URL(), "--features-target", "live", "--features-prefix", "shop", "--summary", sumPath}
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "", args...)
 	// A user with events, whose hash the stream then updates, adding
 	// fields and changing some of recopub's; recopub's derived fields of
 	// an older run hold values that are no longer true.
@@ -54,15 +54,13 @@ func TestFeaturesTargetLive(t *testing.T) {
 	// have: recopub cannot tell it from a trait and leaves it.
 	stale := map[string]any{"plan": "gold", "email": "new@example.com", "event_count.checkout_started": "9",
 		"recent_five_purchases.purchase_5": "STALE", "last_seen": "2000-01-01T00:00:00Z"}
-	for _, e := range []string{features.EventViewed, features.EventAdded, features.EventPurchased} {
+	for _, e := range []string{gen.EventViewed, gen.EventAdded, gen.EventPurchased} {
 		stale["event_count."+features.Slug(e)] = "999"
 	}
 	rdb.HSet(ctx, user, stale)
 	rdb.HSet(ctx, "shop:user:nobody", "plan", "silver")
 
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("second run: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "second run", args...)
 	var sum summary
 	b, _ := os.ReadFile(sumPath)
 	if err := json.Unmarshal(b, &sum); err != nil || sum.HashesWritten == 0 || sum.ListsWritten == 0 {
@@ -97,9 +95,7 @@ func TestFeaturesTargetLive(t *testing.T) {
 	s2 := redistest.Start(t)
 	rdb2 := s2.Client(t)
 	rdb2.HSet(ctx, user, stale)
-	if code, _, stderr := run(t, "publish", "--from", out, "--redis", s2.URL(), "--features-target", "live", "--features-prefix", "shop"); code != 0 {
-		t.Fatalf("publish --from: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "publish --from", "publish", "--from", out, "--redis", s2.URL(), "--features-target", "live", "--features-prefix", "shop")
 	for _, k := range rdb.Keys(ctx, "shop:user:U*").Val() {
 		if a, b := rdb.HGetAll(ctx, k).Val(), rdb2.HGetAll(ctx, k).Val(); !maps.Equal(a, b) {
 			t.Fatalf("%s: run wrote %v, publish --from %v", k, a, b)

@@ -137,16 +137,33 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "recopub: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-	err := cmd.Run(ctx, args[1:])
-	return m.exitCode(args[0], err)
+	return m.report(args[0], cmd, cmd.Run(ctx, args[1:]))
 }
 
-func (m *Main) exitCode(name string, err error) int {
+// report prints a command's error once, prefixed with the command's name,
+// and returns its exit code. No command prints its own errors; a command
+// whose log carries its failure (failureLogger) writes it there instead.
+func (m *Main) report(name string, cmd command, err error) int {
 	code := m.exitCodeOf(err)
-	if code == exitUsage {
-		fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return code
 	}
+	if fl, ok := cmd.(failureLogger); ok && fl.logFailure(err) {
+		return code
+	}
+	fmt.Fprintf(m.Stderr, "recopub %s: %v\n", name, err)
 	return code
+}
+
+// failureLogger is a command whose structured log reports its failure:
+// run and publish end a failed run with one log line naming the error and
+// the live version (README "Logs, exit codes, metrics"; the runbook in
+// docs/operations.md reads that line). Main.report hands such a command
+// the error instead of printing it, so it appears once. logFailure
+// reports false when the command got no further than its flags; the
+// error is then printed as any other.
+type failureLogger interface {
+	logFailure(err error) bool
 }
 
 // exitCodeOf maps an error to the documented exit codes.
@@ -189,13 +206,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// newFlagSet returns a FlagSet that reports errors instead of exiting.
+// newFlagSet returns a FlagSet that returns errors instead of exiting or
+// printing them: a bad flag prints the usage, and Main.report the error.
 func (m *Main) newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet("recopub "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(m.Stderr, "Usage: recopub %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(m.Stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }

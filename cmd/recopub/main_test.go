@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,22 +15,43 @@ import (
 	"github.com/recopub/recopub/publish/redistest"
 )
 
-// run runs recopub in-process and returns its exit code and output.
+// run runs recopub in-process with an empty environment and returns its
+// exit code and output.
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv runs recopub in-process with the given environment.
+func runEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	code := m.Run(context.Background(), args)
 	return code, out.String(), errb.String()
+}
+
+// mustRunOK runs recopub in-process and fails the test, naming what ran
+// (by default the command), unless it exits 0.
+func mustRunOK(t *testing.T, what string, args ...string) {
+	t.Helper()
+	if code, _, stderr := run(t, args...); code != 0 {
+		t.Fatalf("%s: exit %d: %s", cmp.Or(what, args[0]), code, stderr)
+	}
 }
 
 // MustGen writes a small synthetic export and returns its directory.
 func MustGen(t *testing.T) string {
 	t.Helper()
+	return mustGen(t, "--users", "500", "--items", "200", "--events", "20000", "--seed", "7")
+}
+
+// mustGen runs gen with the given flags into a temporary directory and
+// returns it.
+func mustGen(t *testing.T, flags ...string) string {
+	t.Helper()
 	dir := t.TempDir()
-	if code, _, stderr := run(t, "gen", "--out", dir, "--users", "500", "--items", "200", "--events", "20000", "--seed", "7"); code != 0 {
-		t.Fatalf("gen exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "gen", append([]string{"gen", "--out", dir}, flags...)...)
 	return dir
 }
 
@@ -139,9 +161,7 @@ func TestRunRejectsBadInputWithoutTouchingLive(t *testing.T) {
 	s := redistest.Start(t)
 	rdb := s.Client(t)
 	ctx := context.Background()
-	if code, _, stderr := run(t, "run", "--events", filepath.Join(dir, "events"), "--redis", s.URL()); code != 0 {
-		t.Fatalf("good run exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "good run", "run", "--events", filepath.Join(dir, "events"), "--redis", s.URL())
 	live, _ := publish.Live(ctx, rdb, publish.Keys{})
 	before := rdb.DBSize(ctx).Val()
 

@@ -28,9 +28,7 @@ func TestMetricsTextfileAndPushgateway(t *testing.T) {
 	prom := filepath.Join(t.TempDir(), "recopub.prom")
 	args := []string{"run", "--events", filepath.Join(dir, "events"), "--redis", s.URL(),
 		"--metrics-textfile", prom, "--pushgateway", gw.URL}
-	if code, _, stderr := run(t, args...); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "", args...)
 	b, err := os.ReadFile(prom)
 	if err != nil {
 		t.Fatal(err)

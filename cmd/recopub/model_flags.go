@@ -37,13 +37,6 @@ type crossResult struct {
 	nb    *model.Neighbors
 }
 
-// The model flags that are not in config.go's table yet; every run flag
-// must be in one config section.
-func init() {
-	configSections["model"] = append(configSections["model"], "weighted", "half-life-days",
-		"k1", "b", "lambda", "max-dense-items", "alpha", "beta", "cross-event", "segment-cols")
-}
-
 // register adds run's model flags: one --metric.
 func (f *modelFlags) register(fs *flag.FlagSet) {
 	// A typed flag: a bad name fails when it is set, from the command line
@@ -55,7 +48,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 // registerCommon adds every model flag but --metric, which eval takes as
 // a list.
 func (f *modelFlags) registerCommon(fs *flag.FlagSet) {
-	fs.IntVar(&f.opt.TopN, "top-n", 50, "neighbours kept per item (and items per popularity list)")
+	fs.IntVar(&f.opt.TopN, "top-n", model.DefaultTopN, "neighbours kept per item (and items per popularity list)")
 	fs.IntVar(&f.opt.MinSupport, "min-support", 1, "minimum number of users two items share")
 	fs.Float64Var(&f.opt.MinScore, "min-score", 0, "drop neighbours scoring below this")
 	fs.IntVar(&f.opt.MaxUserItems, "max-user-items", 500, "down-sample users with more distinct items (0: off)")

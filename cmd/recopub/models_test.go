@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/recopub/recopub/publish"
@@ -31,7 +30,7 @@ func dumpRedis(t *testing.T, rdb redis.UniversalClient) []string {
 		return s
 	}
 	var out []string
-	for _, k := range allKeys(t, rdb) {
+	for _, k := range redistest.AllKeys(t, rdb) {
 		nk := norm(k)
 		switch typ := rdb.Type(ctx, k).Val(); typ {
 		case "zset":
@@ -59,31 +58,6 @@ func dumpRedis(t *testing.T, rdb redis.UniversalClient) []string {
 	return out
 }
 
-// allKeys returns every key of a server or of every master of a cluster.
-func allKeys(t *testing.T, rdb redis.UniversalClient) []string {
-	t.Helper()
-	ctx := context.Background()
-	var mu sync.Mutex
-	var keys []string
-	collect := func(ctx context.Context, c *redis.Client) error {
-		k, err := c.Keys(ctx, "*").Result()
-		mu.Lock()
-		keys = append(keys, k...)
-		mu.Unlock()
-		return err
-	}
-	var err error
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, collect)
-	} else {
-		err = collect(ctx, rdb.(*redis.Client))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
-
 // TestDryRunOutThenPublishFrom checks that a model written with run
 // --dry-run --out and published with publish --from, on a server or a
 // cluster, leaves Redis exactly as a direct run with the same inputs does.
@@ -96,9 +70,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 	direct := redistest.Start(t)
 	in := []string{"--events", filepath.Join(data, "events"), "--profiles", filepath.Join(data, "profiles"),
 		"--top-n", "15", "--seed", "9", "--now", "2026-12-01T00:00:00Z"}
-	if code, _, stderr := run(t, append([]string{"run", "--redis", direct.URL()}, in...)...); code != 0 {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "run", append([]string{"run", "--redis", direct.URL()}, in...)...)
 
 	dir := filepath.Join(t.TempDir(), "model")
 	code, stdout, stderr := run(t, append([]string{"run", "--dry-run", "--out", dir, "--redis", viaFiles.URL()}, in...)...)
@@ -152,9 +124,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 	}
 
 	// The directory publishes again as a newer version, like a rerun.
-	if code, _, stderr := run(t, "publish", "--from", dir, "--redis", viaFiles.URL()); code != 0 {
-		t.Fatalf("second publish --from: exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "second publish --from", "publish", "--from", dir, "--redis", viaFiles.URL())
 	if vs, _ := publish.Versions(context.Background(), viaFiles.Client(t), publish.Keys{}); len(vs) != 2 || !vs[1].Live {
 		t.Errorf("versions after two publishes: %+v", vs)
 	}

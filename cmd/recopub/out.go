@@ -55,7 +55,7 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	if err := c.writeReport(ds, nb, m, sum); err != nil {
+	if err := c.writeReport(ctx, ds, nb, m, sum); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	c.stages["write_files"] = time.Since(t).Seconds()
@@ -70,13 +70,7 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 }
 
 // Counts gives the co-occurrence counts, written as co_count.
-func (a neighborLists) Counts(i int, dst []int64) []int64 {
-	_, _, counts := a.n.List(i)
-	for _, n := range counts {
-		dst = append(dst, int64(n))
-	}
-	return dst
-}
+func (a neighborLists) Counts(i int, dst []int64) []int64 { return a.groups().Counts(i, dst) }
 
 // Counts gives the counts behind the popularity scores.
 func (a groupLists) Counts(i int, dst []int64) []int64 {

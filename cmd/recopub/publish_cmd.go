@@ -13,10 +13,16 @@ import (
 // --out DIR' as a new version, exactly as run publishes the model it
 // computes: the run lock, writing, verification, the flip and gc are
 // run's own code.
-type publishCommand struct{ m *Main }
+type publishCommand struct {
+	m  *Main
+	rc *runCommand // run's code, which logs a failed publish (logFailure)
+}
+
+func (c *publishCommand) logFailure(err error) bool { return c.rc != nil && c.rc.logFailure(err) }
 
 func (c *publishCommand) Run(ctx context.Context, args []string) error {
 	rc := &runCommand{m: c.m, stages: make(map[string]float64), command: "publish"}
+	c.rc = rc
 	fs := c.m.newFlagSet("publish", "publish --from DIR [--redis URL] [flags]")
 	from := fs.String("from", "", "model directory written by 'recopub run --dry-run --out DIR'")
 	rc.redis.register(fs, c.m.Getenv)
@@ -34,9 +40,9 @@ func (c *publishCommand) Run(ctx context.Context, args []string) error {
 	if rc.log, err = c.m.newLogger(rc.logLevel); err != nil {
 		return err
 	}
+	rc.running = true
 	sum, err := rc.publishDir(ctx, *from)
 	if err != nil {
-		rc.fail(err)
 		return err
 	}
 	return rc.report(sum)

@@ -76,7 +76,7 @@ func (c *recommendCommand) Run(ctx context.Context, args []string) error {
 	cl := publish.NewClient(rdb, cf.options(rf.namespace))
 	r, err := cl.Recommend(ctx, pos[0], *n, publish.RecommendOptions{Exclude: splitList(*exclude)})
 	if err != nil {
-		return c.m.fail("recommend", redisError(rf.url, err))
+		return redisError(rf.url, err)
 	}
 	if *asJSON {
 		b, _ := json.MarshalIndent(r, "", "  ")

@@ -191,3 +191,47 @@ func redisError(rawURL string, err error) error {
 	}
 	return fmt.Errorf("redis %s: %w", redactURL(rawURL), err)
 }
+
+// redisFlagSet returns a command's FlagSet with the Redis flags
+// registered.
+func (m *Main) redisFlagSet(name, synopsis string) (*flag.FlagSet, *redisFlags) {
+	fs := m.newFlagSet(name, synopsis)
+	rf := new(redisFlags)
+	rf.register(fs, m.Getenv)
+	return fs, rf
+}
+
+// withRedis is the shape every read and maintenance command shares: parse
+// the flags, check the positional arguments (pos), open a client, call do
+// with it and close it. do's errors are wrapped once here with the
+// (redacted) server they came from.
+func withRedis(fs *flag.FlagSet, rf *redisFlags, args []string, pos func([]string) error,
+	do func(rdb redis.UniversalClient, args []string) error) error {
+	args, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := pos(args); err != nil {
+		return err
+	}
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	return redisError(rf.url, do(rdb, args))
+}
+
+// exactlyOne checks a command got one positional argument, named what.
+func exactlyOne(what string) func([]string) error {
+	return func(pos []string) error {
+		if len(pos) != 1 {
+			return usagef("want exactly one %s, got %d arguments", what, len(pos))
+		}
+		return nil
+	}
+}
+
+// ignoreArgs accepts any positional arguments (versions and gc take
+// none and have always ignored them).
+func ignoreArgs([]string) error { return nil }

@@ -18,15 +18,15 @@ const reportFile = "report.html"
 
 // writeReport writes report.html into --out: plots of the model and
 // sample lists, with names from --items when given.
-func (c *runCommand) writeReport(ds *features.Dataset, nb *model.Neighbors, m *publish.Model, sum *summary) error {
-	in, err := c.reportInput(ds, nb, m.Parameters, sum)
+func (c *runCommand) writeReport(ctx context.Context, ds *features.Dataset, nb *model.Neighbors, m *publish.Model, sum *summary) error {
+	in, err := c.reportInput(ctx, ds, nb, m.Parameters, sum)
 	if err != nil {
 		return err
 	}
 	return writeReportFile(filepath.Join(c.out.dir, reportFile), in)
 }
 
-func (c *runCommand) reportInput(ds *features.Dataset, nb *model.Neighbors, params map[string]any, sum *summary) (*report.Input, error) {
+func (c *runCommand) reportInput(ctx context.Context, ds *features.Dataset, nb *model.Neighbors, params map[string]any, sum *summary) (*report.Input, error) {
 	in := &report.Input{
 		Title:      fmt.Sprintf("recopub model: %s, top %d", c.model.opt.Metric, c.model.opt.TopN),
 		Generated:  time.Now(),
@@ -40,7 +40,7 @@ func (c *runCommand) reportInput(ds *features.Dataset, nb *model.Neighbors, para
 	}
 	in.Popularity = c.popularity
 	if c.out.items != "" {
-		names, err := features.LoadCatalog(c.out.items, c.out.itemsID, c.out.itemsName)
+		names, err := features.LoadCatalog(ctx, c.out.items, c.out.itemsID, c.out.itemsName)
 		if err != nil {
 			return nil, err
 		}

@@ -36,6 +36,7 @@ type runCommand struct {
 	logLevel    string
 
 	log        *slog.Logger
+	running    bool // the run stage started: a failure is logged (logFailure)
 	stages     map[string]float64
 	command    string // "run" or "publish", for the lock's owner
 	liveBefore string
@@ -91,6 +92,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.stages = make(map[string]float64)
+	c.running = true
 	sum, err := c.run(ctx)
 	if err == nil {
 		err = c.report(sum)
@@ -99,16 +101,19 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		// Metrics are secondary: a successful publish stays a success.
 		c.log.Warn("metrics not reported", "error", merr.Error())
 	}
-	if err != nil {
-		c.fail(err)
-	}
 	return err
 }
 
-// fail writes the last log line of a failed run: what failed and which
-// version is live as it ends (run_publish.go's liveText).
-func (c *runCommand) fail(err error) {
+// logFailure writes the last log line of a failed run: what failed and
+// which version is live as it ends (run_publish.go's liveText). Main.report
+// calls it (failureLogger) once the run stage has started; errors before
+// that (flags, validation) are printed as any command's.
+func (c *runCommand) logFailure(err error) bool {
+	if !c.running || c.log == nil {
+		return false
+	}
 	c.log.Error("run failed; "+c.liveText(), "error", err.Error())
+	return true
 }
 
 // summary is what a run prints and writes with --summary.
@@ -154,7 +159,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := features.NewUsers(ds, profiles, features.FeatureOptions{PurchaseEvent: c.in.purchaseEvent})
+	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
 		Files: ds.Stats.Files, Users: users.WithEvents(), Items: len(ds.Items), Profiles: profiles.Len(),

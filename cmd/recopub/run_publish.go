@@ -34,10 +34,10 @@ type publishFlags struct {
 }
 
 func (f *publishFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&f.keep, "keep", 2, "complete versions kept before the live one")
+	fs.IntVar(&f.keep, "keep", defaultKeep, "complete versions kept before the live one")
 	fs.DurationVar(&f.grace, "grace", publish.DefaultGrace, "unfinished versions and orphan keys younger than this are not removed; 0 removes them now")
-	fs.DurationVar(&f.lockTTL, "lock-ttl", 30*time.Second, "run lock TTL (renewed while running)")
-	fs.IntVar(&f.conns, "conns", 2, "Redis pipelines in flight at once (per master on a cluster)")
+	fs.DurationVar(&f.lockTTL, "lock-ttl", publish.DefaultLockTTL, "run lock TTL (renewed while running)")
+	fs.IntVar(&f.conns, "conns", publish.DefaultConns, "Redis pipelines in flight at once (per master on a cluster)")
 	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
 	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
 	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")

@@ -30,24 +30,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// runEnv runs recopub in-process with the given environment.
-func runEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
-	code := m.Run(context.Background(), args)
-	return code, out.String(), errb.String()
-}
-
 // MustGenSmall writes a small synthetic export for tests that run the job
 // many times.
 func MustGenSmall(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	if code, _, stderr := run(t, "gen", "--out", dir, "--users", "120", "--items", "60", "--events", "3000", "--seed", "3"); code != 0 {
-		t.Fatalf("gen exit %d: %s", code, stderr)
-	}
-	return dir
+	return mustGen(t, "--users", "120", "--items", "60", "--events", "3000", "--seed", "3")
 }
 
 // readmeACLRule returns the arguments of README's "ACL SETUSER recopub"
@@ -217,7 +204,7 @@ func TestRestrictedUserOnCluster(t *testing.T) {
 	if code, _, stderr := runEnv(t, nil, steps[0]...); code != 0 {
 		t.Fatalf("run on the cluster as restricted user: exit %d\n%s", code, stderr)
 	}
-	keys := allKeys(t, tg.Client(t))
+	keys := redistest.AllKeys(t, tg.Client(t))
 	i := slices.IndexFunc(keys, func(k string) bool { return strings.Contains(k, ":sim:") })
 	if i < 0 {
 		t.Fatalf("no sim keys among %d", len(keys))
@@ -328,7 +315,6 @@ func TestPasswordNeverShown(t *testing.T) {
 	dir := MustGenSmall(t)
 	s := redistest.Start(t)
 	admin := s.Client(t)
-	ctx := context.Background()
 	const pw = "Hunter2-s3cr3t/p@ss:w%rd"
 	setUser(t, admin, "recopub", readmeACLRule(t, pw))
 	u := "redis://recopub:" + url.QueryEscape(pw) + "@" + s.Addr + "/0"
@@ -391,25 +377,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		t.Errorf("no redacted URL in any output; did the failures run?")
 	}
 	// Every key, field and value in Redis, manifests included.
-	keys, err := admin.Keys(ctx, "*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		all.WriteString(k + "\n")
-		switch admin.Type(ctx, k).Val() {
-		case "hash":
-			for f, v := range admin.HGetAll(ctx, k).Val() {
-				all.WriteString(f + "=" + v + "\n")
-			}
-		case "zset":
-			for _, m := range admin.ZRange(ctx, k, 0, -1).Val() {
-				all.WriteString(m + "\n")
-			}
-		case "string":
-			all.WriteString(admin.Get(ctx, k).Val() + "\n")
-		}
-	}
+	all.WriteString(redisContent(t, admin))
 	text := all.String()
 	for _, secret := range secrets {
 		if i := strings.Index(text, secret); i >= 0 {

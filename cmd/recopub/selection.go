@@ -39,8 +39,8 @@ func (f *ingestFlags) columnError(err error) error {
 		return err
 	}
 	for _, c := range []struct{ flag, value, def string }{
-		{"--item-col", f.opt.ItemCol, "product_id"}, {"--user-col", f.opt.UserCol, "user_id"},
-		{"--event-col", f.opt.EventCol, "event"}, {"--time-col", f.opt.TimeCol, "timestamp"},
+		{"--item-col", f.opt.ItemCol, features.DefaultItemCol}, {"--user-col", f.opt.UserCol, features.DefaultUserCol},
+		{"--event-col", f.opt.EventCol, features.DefaultEventCol}, {"--time-col", f.opt.TimeCol, features.DefaultTimeCol},
 		{"--weight-col", f.opt.WeightCol, ""}, {"--quantity-col", f.opt.QuantityCol, ""},
 	} {
 		if c.value == mc.Column || (c.value == "" && c.def == mc.Column) {

@@ -25,9 +25,7 @@ func TestSelectionsMatchingNothing(t *testing.T) {
 	ctx := context.Background()
 	events, profiles := filepath.Join(dir, "events"), filepath.Join(dir, "profiles")
 	base := []string{"run", "--events", events, "--profiles", profiles, "--redis", s.URL(), "--top-n", "10"}
-	if code, _, stderr := run(t, base...); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
+	mustRunOK(t, "first run", base...)
 	live, err := publish.Live(ctx, rdb, publish.Keys{})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +99,7 @@ func TestSelectionsNoProfiles(t *testing.T) {
 		t.Fatalf("exit %d, want %d naming --segment-cols and --profiles:\n%s", code, exitUsage, stderr)
 	}
 	code, _, stderr = run(t, "eval", "--events", filepath.Join(dir, "events"), "--event-weights", "order completed=1")
-	if code != exitRejected || !strings.Contains(stderr, `did you mean \"Order Completed\"?`) {
+	if code != exitRejected || !strings.Contains(stderr, `did you mean "Order Completed"?`) {
 		t.Fatalf("eval exit %d, want %d with a suggestion:\n%s", code, exitRejected, stderr)
 	}
 }

@@ -76,7 +76,7 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 	if c.autopipeline {
 		ap, err := autopipeliner(rdb)
 		if err != nil {
-			return fmt.Errorf("serve: %w", err)
+			return err
 		}
 		defer ap.Close()
 		reader = ap
@@ -100,7 +100,7 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return c.m.fail("serve", err)
+		return err
 	}
 	srv := &http.Server{
 		Handler:           api,
@@ -116,17 +116,17 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return c.m.fail("serve", err)
+		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", c.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return c.m.fail("serve", fmt.Errorf("shutdown: %w", err))
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return c.m.fail("serve", err)
+		return err
 	}
 	log.Info("stopped")
 	return nil

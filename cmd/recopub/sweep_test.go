@@ -58,15 +58,7 @@ func TestEvalSweep(t *testing.T) {
 			t.Errorf("row %d also marked best", i)
 		}
 	}
-	f, err := os.Open(filepath.Join(out, "sweep.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, filepath.Join(out, "sweep.csv"))
 	if len(recs) != 5 || recs[0][2] != "metric" || recs[1][1] != "true" {
 		t.Errorf("csv %q", recs)
 	}
@@ -112,15 +104,7 @@ func TestEvalSweepUserLists(t *testing.T) {
 	if !strings.Contains(stdout, "users@20") {
 		t.Errorf("table lacks the per-user rows:\n%s", stdout)
 	}
-	f, err := os.Open(filepath.Join(out, "sweep.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, filepath.Join(out, "sweep.csv"))
 	if got, want := recs[0][2:6], []string{"metric", "alpha", "beta", "lists"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("csv header %q, want %q after rank, best", recs[0], want)
 	}
@@ -131,4 +115,19 @@ func TestEvalSweepUserLists(t *testing.T) {
 	if len(recs) != 5 || len(seen) != 4 {
 		t.Errorf("rows %q, want one per beta and list kind", recs[1:])
 	}
+}
+
+// readCSV returns the records of a CSV file.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

@@ -1,4 +1,4 @@
-package features
+package gen
 
 import (
 	"bytes"
@@ -26,13 +26,13 @@ import (
 )
 
 // smallGen is a run big enough for several files and row groups per day.
-var smallGen = GenOptions{
+var smallGen = Options{
 	Users: 2_000, Items: 500, Events: 60_000, Days: 3,
 	FileEvents: 7_000, RowGroupEvents: 3_000,
 }
 
 // MustGenerate runs Generate into a fresh temporary directory.
-func MustGenerate(tb testing.TB, opt GenOptions) (GenOptions, GenStats) {
+func MustGenerate(tb testing.TB, opt Options) (Options, Stats) {
 	tb.Helper()
 	opt.Out = tb.TempDir()
 	st, err := Generate(tb.Context(), opt)
@@ -107,7 +107,7 @@ func TestGenerateEventSchema(t *testing.T) {
 		}
 	}
 	if got, want := files+1, st.Files; got != want {
-		t.Errorf("files on disk + profiles=%d, GenStats.Files=%d", got, want)
+		t.Errorf("files on disk + profiles=%d, Stats.Files=%d", got, want)
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(opt.Out, "*", "*", "*.tmp")); len(leftovers) > 0 {
 		t.Errorf("temporary files left: %v", leftovers)
@@ -116,7 +116,7 @@ func TestGenerateEventSchema(t *testing.T) {
 
 // checkEventFile checks one part file's schema, column chunk metadata and
 // sizes.
-func checkEventFile(t *testing.T, p string, opt GenOptions) {
+func checkEventFile(t *testing.T, p string, opt Options) {
 	t.Helper()
 	want := wantEventColumns
 	f := mustOpenParquet(t, p)
@@ -214,10 +214,10 @@ func TestGenerateEventContent(t *testing.T) {
 		t.Errorf("rows=%d, want %d", got, want)
 	}
 	if got, want := st.Events, opt.Events; got != want {
-		t.Errorf("GenStats.Events=%d, want %d", got, want)
+		t.Errorf("Stats.Events=%d, want %d", got, want)
 	}
 	if got, want := kinds[EventPurchased], st.Purchases; got != want {
-		t.Errorf("purchases in files=%d, GenStats.Purchases=%d", got, want)
+		t.Errorf("purchases in files=%d, Stats.Purchases=%d", got, want)
 	}
 	share := func(n int) float64 { return float64(n) / float64(total) }
 	checks := []struct {
@@ -432,7 +432,7 @@ func TestGenerateProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := len(rows), opt.Users; got != want || st.Profiles != want {
-		t.Fatalf("profiles=%d, GenStats.Profiles=%d, want %d", got, st.Profiles, want)
+		t.Fatalf("profiles=%d, Stats.Profiles=%d, want %d", got, st.Profiles, want)
 	}
 	values := map[string]map[string]int{"email": {}, "membership": {}, "income": {}}
 	for i, r := range rows {
@@ -544,7 +544,7 @@ func TestGenerateCancel(t *testing.T) {
 	t.Run("during", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
-		opt := GenOptions{Out: t.TempDir(), Events: 200_000_000, RowGroupEvents: 10_000}
+		opt := Options{Out: t.TempDir(), Events: 200_000_000, RowGroupEvents: 10_000}
 		start := time.Now()
 		st, err := Generate(ctx, opt)
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -554,7 +554,7 @@ func TestGenerateCancel(t *testing.T) {
 			t.Errorf("Generate took %v after cancel", el)
 		}
 		if st.Events >= opt.Events {
-			t.Errorf("GenStats.Events=%d after cancel", st.Events)
+			t.Errorf("Stats.Events=%d after cancel", st.Events)
 		}
 		if tmp, _ := filepath.Glob(filepath.Join(opt.Out, "events", "*", "*.tmp")); len(tmp) > 0 {
 			t.Errorf("temporary files left: %v", tmp)
@@ -565,11 +565,11 @@ func TestGenerateCancel(t *testing.T) {
 func TestGenerateOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opt  GenOptions
+		opt  Options
 	}{
-		{"no out", GenOptions{}},
-		{"negative", GenOptions{Out: "x", Events: -1}},
-		{"too many days", GenOptions{Out: "x", Days: 1 << 20}},
+		{"no out", Options{}},
+		{"negative", Options{Out: "x", Events: -1}},
+		{"too many days", Options{Out: "x", Days: 1 << 20}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Generate(t.Context(), tc.opt); err == nil {
@@ -584,7 +584,7 @@ func TestSplitEvents(t *testing.T) {
 		{0, 3}, {2, 7}, {7, 7}, {1000, 1}, {1_000_003, 7}, {99, 30},
 	} {
 		t.Run(fmt.Sprintf("%d/%d", tc.events, tc.days), func(t *testing.T) {
-			opt := GenOptions{Events: tc.events, Days: tc.days, Out: "x"}.withDefaults()
+			opt := Options{Events: tc.events, Days: tc.days, Out: "x"}.withDefaults()
 			opt.Events = tc.events
 			got := splitEvents(opt)
 			sum := 0
@@ -670,7 +670,7 @@ func ExampleGenerate() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	st, err := Generate(context.Background(), GenOptions{Out: dir, Events: 50_000, Days: 2})
+	st, err := Generate(context.Background(), Options{Out: dir, Events: 50_000, Days: 2})
 	if err != nil {
 		panic(err)
 	}
@@ -680,43 +680,10 @@ func ExampleGenerate() {
 	// 50000 events, 3955 purchases, 4852 users (986 anonymous ids), 1863 items, 10000 profiles, 3 files
 }
 
-// TestGenerateCounts checks that Generate counts users and items as a run
-// does (README, "Counts"): what Load finds in the files it wrote.
-func TestGenerateCounts(t *testing.T) {
-	opt, st := MustGenerate(t, GenOptions{Events: 30_000, Users: 2_000, Items: 500, Days: 3, RowGroupEvents: 4096})
-	ds, err := Load(context.Background(), Options{Events: []string{filepath.Join(opt.Out, "events")}, Now: genDefaultEnd.AddDate(0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	anon := 0
-	for _, u := range ds.Users {
-		if !strings.HasPrefix(u, "U") {
-			anon++
-		}
-	}
-	for _, c := range []struct {
-		name      string
-		got, want int
-	}{
-		{"events", st.Events, int(ds.Stats.Kept)},
-		{"users", st.Users, len(ds.Users)},
-		{"anonymous ids", st.AnonymousIDs, anon},
-		{"items", st.Items, len(ds.Items)},
-		{"profiles", st.Profiles, opt.Users},
-	} {
-		if c.got != c.want {
-			t.Errorf("GenStats %s=%d, the load finds %d", c.name, c.got, c.want)
-		}
-	}
-	if st.Users >= opt.Users+opt.Users/10 || st.AnonymousIDs == 0 || st.Items > opt.Items {
-		t.Errorf("implausible counts %+v for %+v", st, opt)
-	}
-}
-
 func BenchmarkGenerate(b *testing.B) {
 	for _, events := range []int{1_000_000} {
 		b.Run(fmt.Sprint(events), func(b *testing.B) {
-			opt := GenOptions{Out: b.TempDir(), Events: events, Users: 100_000, Items: 20_000}
+			opt := Options{Out: b.TempDir(), Events: events, Users: 100_000, Items: 20_000}
 			b.ReportAllocs()
 			var total int
 			for b.Loop() {

@@ -1,4 +1,8 @@
-package features
+// Package gen writes a synthetic export shaped like a RudderStack
+// warehouse: daily partitions of event Parquet files and a profile table,
+// deterministic for a seed. recopub gen and the tests of features, model
+// and cmd/recopub use it; it imports nothing of recopub.
+package gen
 
 import (
 	"context"
@@ -11,38 +15,50 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/s2"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/format"
 )
 
-// GenOptions configures Generate. Zero values take small defaults so a run
+// Options configures Generate. Zero values take small defaults so a run
 // with no numbers takes about a second.
-type GenOptions struct {
+type Options struct {
 	Out            string    // output directory
-	Users          int       // known (identified) users; default 10_000
-	Items          int       // default 2_000
-	Events         int       // default 200_000
-	Seed           int64     // default 1
-	Days           int       // number of daily partitions, default 7
-	End            time.Time // last day covered (UTC); default 2026-11-24 (fixed so output is deterministic)
-	FileEvents     int       // max events per part file, default 1_000_000
-	RowGroupEvents int       // rows per row group, default 128*1024
+	Users          int       // known (identified) users; default DefaultUsers
+	Items          int       // default DefaultItems
+	Events         int       // default DefaultEvents
+	Seed           int64     // default DefaultSeed
+	Days           int       // number of daily partitions, default DefaultDays
+	End            time.Time // last day covered (UTC); default DefaultEnd (fixed so output is deterministic)
+	FileEvents     int       // max events per part file, default DefaultFileEvents
+	RowGroupEvents int       // rows per row group, default DefaultRowGroupEvents
 }
 
-// GenStats counts what Generate wrote. Files counts the profile file too.
+// The defaults of Options, applied when a field is zero (recopub gen's
+// flags take them too).
+const (
+	DefaultUsers          = 10_000
+	DefaultItems          = 2_000
+	DefaultEvents         = 200_000
+	DefaultSeed           = 1
+	DefaultDays           = 7
+	DefaultFileEvents     = 1_000_000
+	DefaultRowGroupEvents = 128 * 1024
+)
+
+// DefaultEnd is the last day covered unless Options.End says otherwise.
+var DefaultEnd = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+
+// Stats counts what Generate wrote. Files counts the profile file too.
 // Users and Items are counted as a run counts them (README, "Counts"):
 // Users is the distinct user keys of the events, a row's key being its
 // user_id or, when that is null, its anonymous_id; AnonymousIDs of them
 // are anonymous ids (sessions before login, and visitors who never log
 // in). Items is the distinct items of the events; Profiles the profile
-// rows, one per registered user (GenOptions.Users).
-type GenStats struct {
+// rows, one per registered user (Options.Users).
+type Stats struct {
 	Events, Users, Items, Files int
 	Purchases                   int
 	AnonymousIDs                int
@@ -73,32 +89,30 @@ const (
 	genMaxViews     = 50  // views per session cap, so a session plan is bounded
 )
 
-var genDefaultEnd = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-
-func (o GenOptions) withDefaults() GenOptions {
+func (o Options) withDefaults() Options {
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
 		}
 	}
-	def(&o.Users, 10_000)
-	def(&o.Items, 2_000)
-	def(&o.Events, 200_000)
-	def(&o.Days, 7)
-	def(&o.FileEvents, 1_000_000)
-	def(&o.RowGroupEvents, 128*1024)
+	def(&o.Users, DefaultUsers)
+	def(&o.Items, DefaultItems)
+	def(&o.Events, DefaultEvents)
+	def(&o.Days, DefaultDays)
+	def(&o.FileEvents, DefaultFileEvents)
+	def(&o.RowGroupEvents, DefaultRowGroupEvents)
 	if o.Seed == 0 {
-		o.Seed = 1
+		o.Seed = DefaultSeed
 	}
 	if o.End.IsZero() {
-		o.End = genDefaultEnd
+		o.End = DefaultEnd
 	}
 	y, m, d := o.End.UTC().Date()
 	o.End = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	return o
 }
 
-func (o GenOptions) validate() error {
+func (o Options) validate() error {
 	if o.Out == "" {
 		return errors.New("generate: no output directory")
 	}
@@ -128,13 +142,13 @@ func (o GenOptions) validate() error {
 // ~4 MiB at 10M events a day). A 20M-event run peaks at ~180 MB RSS.
 //
 // On error (including ctx cancellation) the output may hold a partial export.
-func Generate(ctx context.Context, opt GenOptions) (GenStats, error) {
+func Generate(ctx context.Context, opt Options) (Stats, error) {
 	opt = opt.withDefaults()
 	if err := opt.validate(); err != nil {
-		return GenStats{}, err
+		return Stats{}, err
 	}
 	w := newGenWorld(opt)
-	st := GenStats{Profiles: opt.Users}
+	st := Stats{Profiles: opt.Users}
 	if err := writeProfiles(ctx, w); err != nil {
 		return st, err
 	}
@@ -221,7 +235,7 @@ func countSeen(seen []genSeen) (users, anon, items int) {
 // splitEvents decides how many events each day gets: a weekly rhythm with
 // busier weekends plus a little seeded noise. Rounding the cumulative share
 // makes the days sum to exactly opt.Events.
-func splitEvents(opt GenOptions) []int {
+func splitEvents(opt Options) []int {
 	weekday := [7]float64{1.08, 0.95, 0.95, 0.97, 1.0, 1.05, 1.1} // Sunday first
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x5eed_da75))
 	w := make([]float64, opt.Days)
@@ -245,13 +259,13 @@ func splitEvents(opt GenOptions) []int {
 }
 
 // genDay is the midnight (UTC) starting day d; day Days-1 is opt.End.
-func genDay(opt GenOptions, d int) time.Time {
+func genDay(opt Options, d int) time.Time {
 	return opt.End.AddDate(0, 0, d-(opt.Days-1))
 }
 
 // genWorld is the fixed population shared read-only by all day workers.
 type genWorld struct {
-	opt      GenOptions
+	opt      Options
 	items    []string     // product ids by item index
 	anyItem  aliasTable   // global popularity (Zipf over a seeded permutation)
 	clusters []genCluster // hidden categories
@@ -268,7 +282,7 @@ type genCluster struct {
 	pick  aliasTable
 }
 
-func newGenWorld(opt GenOptions) *genWorld {
+func newGenWorld(opt Options) *genWorld {
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x0_3041d))
 	w := &genWorld{opt: opt, seedMix: splitmix64(uint64(opt.Seed))}
 	w.buildItems(rng)
@@ -742,191 +756,4 @@ func (g *dayGen) down(i int) {
 		g.heap[i], g.heap[m] = g.heap[m], g.heap[i]
 		i = m
 	}
-}
-
-// partWriter writes rows into dir/part-NNNNN.parquet files of at most
-// perFile rows, in row groups of rowGroup rows; at most one row group is
-// buffered. A file is written under a temporary name and renamed when
-// complete.
-type partWriter[T any] struct {
-	dir               string
-	rowGroup, perFile int
-	opts              []parquet.WriterOption
-	fill              func(rows []T, first int) // completes rows before writing; first is the index of rows[0]
-	pq                *parquet.GenericWriter[T]
-	f                 *os.File
-	tmp               string
-	buf               []T
-	inFile            int // rows flushed to the open file
-	rows, files       int // rows and files finished since reset
-}
-
-// reset points p at dir, keeping its row buffer.
-func (p *partWriter[T]) reset(dir string, rowGroup, perFile int, opts []parquet.WriterOption, fill func([]T, int)) {
-	p.dir, p.rowGroup, p.perFile, p.opts, p.fill = dir, rowGroup, perFile, opts, fill
-	p.inFile, p.rows, p.files = 0, 0, 0
-	p.buf = slices.Grow(p.buf[:0], min(rowGroup, perFile))
-}
-
-func (p *partWriter[T]) add(ctx context.Context, row T) error {
-	p.buf = append(p.buf, row)
-	if len(p.buf) < min(p.rowGroup, p.perFile-p.inFile) {
-		return nil
-	}
-	return p.flush(ctx)
-}
-
-// flush writes the buffered rows as one row group.
-func (p *partWriter[T]) flush(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if p.f == nil {
-		if err := p.openFile(); err != nil {
-			return err
-		}
-	}
-	if p.fill != nil {
-		p.fill(p.buf, p.rows)
-	}
-	if _, err := p.pq.Write(p.buf); err != nil {
-		return fmt.Errorf("generate: write %s: %w", p.tmp, err)
-	}
-	if err := p.pq.Flush(); err != nil {
-		return fmt.Errorf("generate: write %s: %w", p.tmp, err)
-	}
-	p.inFile += len(p.buf)
-	p.rows += len(p.buf)
-	clear(p.buf) // drop string references
-	p.buf = p.buf[:0]
-	if p.inFile == p.perFile {
-		return p.closeFile()
-	}
-	return nil
-}
-
-func (p *partWriter[T]) openFile() error {
-	p.tmp = filepath.Join(p.dir, fmt.Sprintf("part-%05d.parquet.tmp", p.files))
-	f, err := os.Create(p.tmp)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
-	}
-	p.f = f
-	// A fresh writer per file: GenericWriter.Reset in parquet-go v0.32.0
-	// blanks path_in_schema in later files (parquet-go/parquet-go#602).
-	p.pq = parquet.NewGenericWriter[T](f, p.opts...)
-	return nil
-}
-
-func (p *partWriter[T]) closeFile() error {
-	if err := p.pq.Close(); err != nil {
-		return fmt.Errorf("generate: close %s: %w", p.tmp, err)
-	}
-	if err := p.f.Close(); err != nil {
-		return fmt.Errorf("generate: close %s: %w", p.tmp, err)
-	}
-	p.f = nil
-	if err := os.Rename(p.tmp, strings.TrimSuffix(p.tmp, ".tmp")); err != nil {
-		return fmt.Errorf("generate: %w", err)
-	}
-	p.files++
-	p.inFile = 0
-	return nil
-}
-
-func (p *partWriter[T]) close(ctx context.Context) error {
-	if len(p.buf) > 0 {
-		if err := p.flush(ctx); err != nil {
-			return err
-		}
-	}
-	if p.f != nil {
-		return p.closeFile()
-	}
-	return nil
-}
-
-// abort drops the file being written; finished part files stay.
-func (p *partWriter[T]) abort() {
-	if p.f != nil {
-		p.f.Close()
-		os.Remove(p.tmp)
-		p.f = nil
-	}
-}
-
-// profileRow is one row of profiles/part-00000.parquet. Empty optional
-// strings are written as null.
-type profileRow struct {
-	UserID           string `parquet:"user_id"`
-	Email            string `parquet:"email,optional"`
-	MembershipStatus string `parquet:"membership_status,optional,dict"`
-	IncomeBracket    string `parquet:"income_bracket,optional,dict"`
-}
-
-// writeProfiles writes one row per identified user into a single file.
-func writeProfiles(ctx context.Context, w *genWorld) error {
-	dir := filepath.Join(w.opt.Out, "profiles")
-	if err := cleanDir(dir); err != nil {
-		return err
-	}
-	var p partWriter[profileRow]
-	p.reset(dir, w.opt.RowGroupEvents, math.MaxInt, []parquet.WriterOption{parquet.Compression(fastSnappy{})}, nil)
-	rng := rand.New(rand.NewPCG(uint64(w.opt.Seed), 0x9f11e5))
-	for u, id := range w.users {
-		if err := p.add(ctx, profileOf(rng, id, w.z[u])); err != nil {
-			p.abort()
-			return err
-		}
-	}
-	if err := p.close(ctx); err != nil {
-		p.abort()
-		return err
-	}
-	return nil
-}
-
-// profileOf draws a user's profile. Membership and income lean on the
-// user's activity z-score so they carry a little signal.
-func profileOf(rng *rand.Rand, id string, z float32) profileRow {
-	r := profileRow{UserID: id}
-	if rng.Float64() >= 0.08 {
-		r.Email = "u" + id[1:] + "@example.com"
-	}
-	if rng.Float64() >= 0.12 {
-		r.MembershipStatus = bracket(float64(z)+0.8*rng.NormFloat64(),
-			[]float64{0.3, 1.1, 1.9}, []string{"none", "bronze", "silver", "gold"})
-	}
-	if rng.Float64() >= 0.2 {
-		r.IncomeBracket = bracket(0.4*float64(z)+rng.NormFloat64(),
-			[]float64{-0.8, 0.1, 1.0}, []string{"<25k", "25-50k", "50-100k", "100k+"})
-	}
-	return r
-}
-
-// bracket returns names[i] for the first upper bound x falls under, or the
-// last name.
-func bracket(x float64, upper []float64, names []string) string {
-	for i, u := range upper {
-		if x <= u {
-			return names[i]
-		}
-	}
-	return names[len(upper)]
-}
-
-// fastSnappy is the SNAPPY codec with klauspost's fast encoder. parquet-go's
-// own snappy codec uses the "better" encoder, which costs ~100x more time on
-// incompressible data such as message ids while saving ~5 %.
-type fastSnappy struct{}
-
-func (fastSnappy) String() string                            { return "SNAPPY" }
-func (fastSnappy) CompressionCodec() format.CompressionCodec { return format.Snappy }
-
-func (fastSnappy) Encode(dst, src []byte) ([]byte, error) {
-	return s2.EncodeSnappy(dst[:cap(dst)], src), nil
-}
-
-func (fastSnappy) Decode(dst, src []byte) ([]byte, error) {
-	return s2.Decode(dst[:cap(dst)], src)
 }

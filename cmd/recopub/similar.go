@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/recopub/recopub/publish"
+	"github.com/redis/go-redis/v9"
+)
+
+// similarCommand prints an item's live neighbours.
+type similarCommand struct{ m *Main }
+
+func (c *similarCommand) Run(ctx context.Context, args []string) error {
+	fs, rf := c.m.redisFlagSet("similar", "similar ITEM [-n 10] [--redis URL]")
+	n := fs.Int("n", 10, "neighbours to print")
+	return withRedis(fs, rf, args, exactlyOne("ITEM"), func(rdb redis.UniversalClient, pos []string) error {
+		cl := publish.NewClient(rdb, publish.ClientOptions{Namespace: rf.namespace})
+		nb, v, err := cl.Neighbors(ctx, pos[0], *n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.m.Stdout, "# version %s\n", v)
+		for _, s := range nb {
+			fmt.Fprintf(c.m.Stdout, "%s\t%s\n", s.Item, publishScore(s.Score))
+		}
+		return nil
+	})
+}
+
+func publishScore(f float64) string { return fmt.Sprintf("%.6g", f) }
