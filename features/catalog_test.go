@@ -36,7 +36,7 @@ func TestLoadCatalog(t *testing.T) {
 	if err := parquet.WriteFile(lz4, []row{{"P1", &n, 3}}, parquet.Compression(&parquet.Lz4Raw)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadCatalog(lz4, "product_id", "name"); err == nil || !strings.Contains(err.Error(), "LZ4_RAW") {
+	if _, err := LoadCatalog(context.Background(), lz4, "product_id", "name"); err == nil || !strings.Contains(err.Error(), "LZ4_RAW") {
 		t.Errorf("LZ4_RAW catalog: err=%v, want a refusal", err)
 	}
 }
