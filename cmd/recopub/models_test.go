@@ -95,7 +95,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 	data := MustGen(t)
 	direct := redistest.Start(t)
 	in := []string{"--events", filepath.Join(data, "events"), "--profiles", filepath.Join(data, "profiles"),
-		"--top-n", "15", "--seed", "9", "--now", "2026-12-01T00:00:00Z"}
+		"--top-n", "15", "--seed", "9", "--now", "2026-12-01T00:00:00Z", "--user-lists", "5"}
 	if code, _, stderr := run(t, append([]string{"run", "--redis", direct.URL()}, in...)...); code != 0 {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
@@ -117,7 +117,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 		t.Fatalf("manifest: %v\n%s", err, b)
 	}
 	if man.Parameters["top_n"] != 15.0 || len(man.Inputs) == 0 || man.InputCounts["events_read"] != 20000.0 ||
-		man.Counts.Lists[publish.FamilySimilar] == 0 || man.Counts.Hashes == 0 || man.Timings["model"] <= 0 || man.Timings["write_files"] <= 0 {
+		man.Counts.Lists[publish.FamilySimilar] == 0 || man.Counts.Lists[publish.FamilyRec] < 400 || man.Counts.Hashes == 0 || man.Timings["model"] <= 0 || man.Timings["write_files"] <= 0 {
 		t.Errorf("manifest %s", b)
 	}
 
