@@ -84,10 +84,11 @@ type RecommendOptions struct {
 	// one: the newest counts 1, the one before Decay, then Decay², ...
 	// Default 0.8; must be in (0, 1].
 	Decay float64
-	// Depth is how many members of each neighbour list, and of the
-	// user's batch list, are merged; default n+10. Lists are written best
-	// first and are short (top-N), so reading the head is enough and keeps
-	// replies small.
+	// Depth is how many members of each neighbour list are merged (of
+	// the user's batch list, Depth plus one per excluded item and per
+	// purchase slot, since those may be in it); default n+10. Lists are
+	// written best first and are short (top-N), so reading the head is
+	// enough and keeps replies small.
 	Depth int
 	// Exclude lists more items not to recommend, such as the cart. The
 	// user's recent purchases are always excluded.
@@ -180,7 +181,7 @@ type profile struct {
 // while reading), it returns the new live version in moved so the caller
 // can run once more there.
 func (c *Client) recommendAt(ctx context.Context, v, user string, n int, opt *RecommendOptions) (r *Recommendations, moved string, err error) {
-	p, err := c.profile(ctx, v, user, opt.Depth)
+	p, err := c.profile(ctx, v, user, opt.Depth+len(opt.Exclude)+purchaseSlots)
 	if err != nil {
 		return nil, "", err
 	}
