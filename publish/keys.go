@@ -14,6 +14,7 @@ const (
 	FamilyUser    = "user" // reco:<v>:user:<user>: feature hash
 	FamilySegment = "seg"  // reco:<v>:seg:<value1>|<value2>: popular items of a profile segment
 	FamilyPopular = "pop"  // reco:<v>:pop: global popularity (a single list)
+	FamilyRec     = "rec"  // reco:<v>:rec:<user>: the user's top-K unseen items (run --user-lists)
 )
 
 // SegmentSeparator joins the values of a segment's columns in its key.

@@ -17,12 +17,13 @@ type Source uint8
 
 // Sources, in the order Recommend fills from them.
 const (
-	SourceSimilar Source = iota + 1 // neighbours of the user's recent purchases
-	SourceSegment                   // popular in the user's segment
-	SourcePopular                   // popular overall
+	SourceSimilar  Source = iota + 1 // neighbours of the user's recent purchases
+	SourceSegment                    // popular in the user's segment
+	SourcePopular                    // popular overall
+	SourcePersonal                   // the user's batch list (rec:<user>), maybe raised by newer purchases
 )
 
-var sourceNames = [...]string{SourceSimilar: "similar", SourceSegment: "segment", SourcePopular: "popular"}
+var sourceNames = [...]string{SourceSimilar: "similar", SourceSegment: "segment", SourcePopular: "popular", SourcePersonal: "personal"}
 
 func (s Source) String() string {
 	if int(s) < len(sourceNames) && sourceNames[s] != "" {
@@ -42,7 +43,7 @@ func (s *Source) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("source %q: want similar, segment or popular", b)
+	return fmt.Errorf("source %q: want personal, similar, segment or popular", b)
 }
 
 // Recommended is one recommended item.
@@ -69,6 +70,10 @@ type Recommendations struct {
 	// user has none).
 	History     []string `json:"history"`
 	HistoryFrom string   `json:"history_from,omitempty"`
+	// Newer holds the live purchases, newest first, that the version's
+	// feature hash does not have, when the user has a batch list: their
+	// neighbours were blended into it.
+	Newer []string `json:"newer,omitempty"`
 	// Segment is the id of the user's segment list ("" without segments).
 	Segment string `json:"segment,omitempty"`
 }
@@ -79,9 +84,11 @@ type RecommendOptions struct {
 	// one: the newest counts 1, the one before Decay, then Decay², ...
 	// Default 0.8; must be in (0, 1].
 	Decay float64
-	// Depth is how many members of each neighbour list are merged;
-	// default n+10. Lists are written best first and are short (top-N),
-	// so reading the head is enough and keeps replies small.
+	// Depth is how many members of each neighbour list are merged (of
+	// the user's batch list, Depth plus one per excluded item and per
+	// purchase slot, since those may be in it); default n+10. Lists are
+	// written best first and are short (top-N), so reading the head is
+	// enough and keeps replies small.
 	Depth int
 	// Exclude lists more items not to recommend, such as the cart. The
 	// user's recent purchases are always excluded.
@@ -111,6 +118,15 @@ func (o RecommendOptions) withDefaults(n int) (RecommendOptions, error) {
 // decay with the age of the purchase, without what the user bought; then,
 // when those are fewer than n, the best of the user's segment list and of
 // global popularity.
+//
+// When the version has the user's batch list (rec:<user>, run
+// --user-lists), that list replaces the neighbours of the purchases the
+// run knew: an item's score is its batch score plus, for each live
+// purchase the version's feature hash does not have (Newer, newest
+// first), decay^age times the item's score in that purchase's neighbour
+// list. Items of the batch list are SourcePersonal, items only from the
+// newer purchases SourceSimilar; both the live and the batch purchases
+// are left out. Segment and popularity fill up as above.
 //
 // The purchases are read from the RudderStack hash when it has any, which
 // follows events as they arrive, and otherwise from the version's feature
@@ -151,7 +167,13 @@ type profile struct {
 	history []string // newest first
 	from    string
 	segment string
-	batch   bool // the version's feature hash had any of the fields
+	batch   bool // the version's feature hash had any of the fields, or the user has a batch list
+	// rec is the head of the user's batch list, best first (nil when the
+	// version has none for the user); then expand is the newer purchases,
+	// otherwise the history, and bought every purchase, live or batch.
+	rec    []redis.Z
+	expand []string
+	bought []string
 }
 
 // recommendAt reads everything from version v. When something was missing
@@ -159,7 +181,7 @@ type profile struct {
 // while reading), it returns the new live version in moved so the caller
 // can run once more there.
 func (c *Client) recommendAt(ctx context.Context, v, user string, n int, opt *RecommendOptions) (r *Recommendations, moved string, err error) {
-	p, err := c.profile(ctx, v, user)
+	p, err := c.profile(ctx, v, user, opt.Depth+len(opt.Exclude)+purchaseSlots)
 	if err != nil {
 		return nil, "", err
 	}
@@ -175,13 +197,17 @@ func (c *Client) recommendAt(ctx context.Context, v, user string, n int, opt *Re
 	if r.History == nil {
 		r.History = []string{}
 	}
+	if p.rec != nil {
+		r.Newer = p.expand
+	}
 	r.Items = assemble(lists, p, n, opt)
 	return r, "", nil
 }
 
 // profile reads the user's fields from the RudderStack hash and the
-// version's feature hash in one round trip.
-func (c *Client) profile(ctx context.Context, v, user string) (profile, error) {
+// version's feature hash, and the head (depth members) of the user's batch
+// list, in one round trip.
+func (c *Client) profile(ctx context.Context, v, user string, depth int) (profile, error) {
 	cctx, cancel := c.call(ctx)
 	defer cancel()
 	pl := c.rdb.Pipeline()
@@ -190,8 +216,9 @@ func (c *Client) profile(ctx context.Context, v, user string) (profile, error) {
 		live = pl.HMGet(cctx, c.keys.LiveUser(c.live.prefix, user), c.profileF...)
 	}
 	batch := pl.HMGet(cctx, c.keys.User(v, user), c.profileF...)
+	rec := pl.ZRevRangeWithScores(cctx, c.keys.List(v, FamilyRec, user), 0, int64(depth-1))
 	_, _ = pl.Exec(cctx)
-	if err := batch.Err(); err != nil {
+	if err := cmp.Or(batch.Err(), rec.Err()); err != nil {
 		return profile{}, c.unavailable(ctx, fmt.Sprintf("read user %q", user), err)
 	}
 	var lv []any
@@ -206,7 +233,11 @@ func (c *Client) profile(ctx context.Context, v, user string) (profile, error) {
 			return profile{}, c.unavailable(ctx, fmt.Sprintf("read user %q", user), err)
 		}
 	}
-	return c.makeProfile(lv, batch.Val()), nil
+	p := c.makeProfile(lv, batch.Val())
+	if len(rec.Val()) > 0 {
+		p.blend(rec.Val(), purchases(lv), purchases(batch.Val()))
+	}
+	return p, nil
 }
 
 // makeProfile picks the history from the live fields when they have any
@@ -222,6 +253,7 @@ func (c *Client) makeProfile(live, batch []any) profile {
 	if len(p.history) == 0 {
 		p.from = ""
 	}
+	p.expand, p.bought = p.history, p.history
 	if len(c.segCols) > 0 {
 		vals := make([]string, len(c.segCols))
 		for i := range c.segCols {
@@ -235,6 +267,20 @@ func (c *Client) makeProfile(live, batch []any) profile {
 	return p
 }
 
+// blend makes p use the user's batch list rec: the neighbours of the live
+// purchases the batch hash does not have are merged into it, and every
+// purchase, live or batch, is left out.
+func (p *profile) blend(rec []redis.Z, live, batch []string) {
+	p.rec, p.batch = rec, true
+	p.expand = make([]string, 0, len(live))
+	for _, it := range live {
+		if !slices.Contains(batch, it) {
+			p.expand = append(p.expand, it)
+		}
+	}
+	p.bought = append(slices.Clone(live), batch...)
+}
+
 // lists reads, in one round trip, the neighbour list of each purchase,
 // the segment list, the popularity list and the live version id, except
 // the lists the cache holds; when it holds them all and the user's batch
@@ -242,12 +288,12 @@ func (c *Client) makeProfile(live, batch []any) profile {
 // order (the segment list only with segment columns) and the live version
 // ("" when there is none or it was not read).
 func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *RecommendOptions) ([][]redis.Z, string, error) {
-	keys := make([]string, 0, len(p.history)+2)
-	need := make([]int, 0, len(p.history)+2)
-	for _, it := range p.history {
+	keys := make([]string, 0, len(p.expand)+2)
+	need := make([]int, 0, len(p.expand)+2)
+	for _, it := range p.expand {
 		keys, need = append(keys, c.keys.List(v, FamilySimilar, it)), append(need, opt.Depth)
 	}
-	fill := n + len(p.history) + len(opt.Exclude)
+	fill := n + len(p.bought) + len(opt.Exclude)
 	if len(c.segCols) > 0 {
 		keys, need = append(keys, c.keys.List(v, FamilySegment, p.segment)), append(need, fill)
 	}
@@ -292,22 +338,22 @@ func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *Rec
 	return out, live, nil
 }
 
-// assemble merges the neighbour lists (the first len(p.history) of
-// lists), weighting list k by decay^k, then fills up from the segment and
-// popularity lists.
+// assemble merges the user's batch list (when it has one) and the
+// neighbour lists (the first len(p.expand) of lists), weighting list k by
+// decay^k, then fills up from the segment and popularity lists.
 func assemble(lists [][]redis.Z, p profile, n int, opt *RecommendOptions) []Recommended {
-	skip := newItemSet(len(p.history) + len(opt.Exclude) + n)
-	for _, it := range p.history {
+	skip := newItemSet(len(p.bought) + len(opt.Exclude) + n)
+	for _, it := range p.bought {
 		skip.add(it)
 	}
 	for _, it := range opt.Exclude {
 		skip.add(it)
 	}
-	out := mergeSimilar(lists[:len(p.history)], opt.Decay, skip, n)
+	out := mergeSimilar(p.rec, lists[:len(p.expand)], opt.Decay, skip, n)
 	for _, it := range out {
 		skip.add(it.Item)
 	}
-	fills := lists[len(p.history):]
+	fills := lists[len(p.expand):]
 	srcs := []Source{SourceSegment, SourcePopular}
 	if len(fills) == 1 {
 		srcs = srcs[1:] // no segment columns
@@ -326,13 +372,21 @@ func assemble(lists [][]redis.Z, p profile, n int, opt *RecommendOptions) []Reco
 	return out
 }
 
-// mergeSimilar sums each item's scores over the lists, list k weighted
-// by decay^k, and returns the n best not in skip, ties broken by item id.
-func mergeSimilar(lists [][]redis.Z, decay float64, skip itemSet, n int) []Recommended {
+// mergeSimilar sums each item's scores over the batch list rec (weight
+// 1) and the lists, list k weighted by decay^k, and returns the n best not
+// in skip, ties broken by item id. Items of rec are SourcePersonal.
+func mergeSimilar(rec []redis.Z, lists [][]redis.Z, decay float64, skip itemSet, n int) []Recommended {
 	sc := mergePool.Get().(*mergeScratch)
 	defer mergePool.Put(sc)
 	clear(sc.at)
 	cands := sc.cands[:0]
+	for _, z := range rec {
+		it := z.Member.(string)
+		if _, dup := sc.at[it]; !dup && !skip.has(it) {
+			sc.at[it] = len(cands)
+			cands = append(cands, Recommended{Item: it, Score: z.Score, Source: SourcePersonal})
+		}
+	}
 	w := 1.0
 	for _, zs := range lists {
 		for _, z := range zs {

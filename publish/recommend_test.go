@@ -31,6 +31,9 @@ type fixture struct {
 	Tag    int
 	Tagged bool
 	Seed   uint64
+	// Personal is the length of the users' batch lists (rec:<user>), which
+	// three users in four have; 0: none.
+	Personal int
 }
 
 var (
@@ -68,6 +71,19 @@ func (f fixture) rng(family, i int) *rand.Rand {
 
 // Model returns the fixture's model.
 func (f fixture) Model() *publish.Model {
+	m := f.model()
+	if f.Personal > 0 {
+		m.Families = append(m.Families, publish.Family{Name: publish.FamilyRec, Lists: publish.FuncLists{N: f.Users, Fn: func(j int, l *publish.List) {
+			if j%4 != 3 {
+				l.ID = "u" + strconv.Itoa(j)
+				f.fill(l, f.rng(5, j), f.Personal, -1)
+			}
+		}}})
+	}
+	return m
+}
+
+func (f fixture) model() *publish.Model {
 	segs := len(fixtureStatus) * len(fixtureIncome)
 	return &publish.Model{
 		Families: []publish.Family{
@@ -115,7 +131,9 @@ func MustPublish(tb testing.TB, rdb redis.UniversalClient, m *publish.Model) str
 }
 
 // slowRecommend is the obvious reading of Recommend's contract: whole
-// hashes and whole lists read one by one, weights by math.Pow.
+// hashes and whole lists read one by one, weights by math.Pow. With a
+// batch list, its scores are summed with those of the neighbours of the
+// live purchases the batch hash lacks.
 func slowRecommend(tb testing.TB, rdb redis.UniversalClient, v, livePrefix, user string, n int, decay float64, exclude []string) []publish.Recommended {
 	tb.Helper()
 	ctx := context.Background()
@@ -139,15 +157,30 @@ func slowRecommend(tb testing.TB, rdb redis.UniversalClient, v, livePrefix, user
 	if len(hist) == 0 {
 		hist = history(batch)
 	}
+	skip := append(slices.Clone(hist), exclude...)
+	sum := map[string]float64{}
+	src := map[string]publish.Source{}
+	expand := hist
+	if rec := rdb.ZRangeWithScores(ctx, k.List(v, publish.FamilyRec, user), 0, -1).Val(); len(rec) > 0 {
+		expand = nil
+		for _, it := range history(live) {
+			if !slices.Contains(history(batch), it) {
+				expand = append(expand, it)
+			}
+		}
+		skip = append(skip, history(live)...)
+		skip = append(skip, history(batch)...)
+		for _, z := range rec {
+			sum[z.Member.(string)], src[z.Member.(string)] = z.Score, publish.SourcePersonal
+		}
+	}
 	trait := func(f string) string {
 		if s := live[f]; s != "" {
 			return s
 		}
 		return batch[f]
 	}
-	skip := append(slices.Clone(hist), exclude...)
-	sum := map[string]float64{}
-	for age, it := range hist {
+	for age, it := range expand {
 		for _, z := range rdb.ZRangeWithScores(ctx, k.List(v, publish.FamilySimilar, it), 0, -1).Val() {
 			sum[z.Member.(string)] += math.Pow(decay, float64(age)) * z.Score
 		}
@@ -155,7 +188,7 @@ func slowRecommend(tb testing.TB, rdb redis.UniversalClient, v, livePrefix, user
 	var out []publish.Recommended
 	for it, s := range sum {
 		if !slices.Contains(skip, it) {
-			out = append(out, publish.Recommended{Item: it, Score: s, Source: publish.SourceSimilar})
+			out = append(out, publish.Recommended{Item: it, Score: s, Source: cmp.Or(src[it], publish.SourceSimilar)})
 		}
 	}
 	slices.SortFunc(out, func(a, b publish.Recommended) int {
@@ -181,10 +214,16 @@ func slowRecommend(tb testing.TB, rdb redis.UniversalClient, v, livePrefix, user
 }
 
 func TestRecommendMatchesSlow(t *testing.T) {
+	t.Run("neighbours", func(t *testing.T) { testRecommendMatchesSlow(t, 0) })
+	// With batch lists, blended with the live purchases newer than them.
+	t.Run("personal", func(t *testing.T) { testRecommendMatchesSlow(t, 15) })
+}
+
+func testRecommendMatchesSlow(t *testing.T, personal int) {
 	redistest.Each(t, func(t *testing.T, tg *redistest.Target) {
 		rdb := tg.Client(t)
 		ctx := context.Background()
-		f := fixture{Items: 300, Users: 400, Depth: 20, Tag: 1, Seed: 1}
+		f := fixture{Items: 300, Users: 400, Depth: 20, Tag: 1, Seed: 1, Personal: personal}
 		v := MustPublish(t, rdb, f.Model())
 		// A third of the users also have a RudderStack hash, some with
 		// other purchases and traits than last night's.
@@ -198,6 +237,7 @@ func TestRecommendMatchesSlow(t *testing.T) {
 		// A key of another type where a live hash could be is ignored.
 		rdb.Set(ctx, "rs:user:u1", "not a hash", 0)
 		c := publish.NewClient(rdb, publish.ClientOptions{LivePrefix: "rs"})
+		blended := 0
 		for j := range f.Users + 10 { // and ten users nobody knows
 			user := "u" + strconv.Itoa(j)
 			n := 1 + j%25
@@ -213,6 +253,12 @@ func TestRecommendMatchesSlow(t *testing.T) {
 			if got.Version != v || !slices.Equal(got.Items, want) {
 				t.Fatalf("Recommend(%s, %d)\n got %s %v\nwant %s %v", user, n, got.Version, got.Items, v, want)
 			}
+			if len(got.Newer) > 0 && slices.ContainsFunc(got.Items, func(r publish.Recommended) bool { return r.Source == publish.SourcePersonal }) {
+				blended++
+			}
+		}
+		if got := blended > 0; got != (personal > 0) {
+			t.Errorf("%d answers blend a batch list with newer purchases; personal lists of %d", blended, personal)
 		}
 	})
 }
@@ -233,17 +279,24 @@ func TestRecommend(t *testing.T) {
 				"gold|":     "g1:5",
 			})},
 			{Name: publish.FamilyPopular, Lists: lists(map[string]string{"": "p1:100 s1:90 p2:80 p3:70"})},
+			{Name: publish.FamilyRec, Lists: lists(map[string]string{
+				"erin":  "b:3 e:1 a:0.5",
+				"frank": "x:2 e:1.5",
+			})},
 		},
 		Users: hashes(map[string]string{
 			"alice": "membership_status=gold income_bracket=high recent_five_purchases.purchase_1=c recent_five_purchases.purchase_2=a",
 			"bob":   "membership_status=gold recent_five_purchases.purchase_1=b",
 			"carol": "income_bracket=high",
+			"erin":  "membership_status=gold recent_five_purchases.purchase_1=b",
+			"frank": "recent_five_purchases.purchase_1=a",
 		}),
 	}
 	v := MustPublish(t, rdb, m)
 	// dave exists only in RudderStack; bob bought c since last night.
 	rdb.HSet(ctx, "user:dave", "recent_five_purchases.purchase_1", "a", "membership_status", "gold")
 	rdb.HSet(ctx, "user:bob", "recent_five_purchases.purchase_1", "b", "recent_five_purchases.purchase_2", "c")
+	rdb.HSet(ctx, "user:erin", "recent_five_purchases.purchase_1", "b", "recent_five_purchases.purchase_2", "c")
 	c := publish.NewClient(rdb, publish.ClientOptions{})
 
 	tests := []struct {
@@ -254,17 +307,24 @@ func TestRecommend(t *testing.T) {
 		history string
 		from    string
 		segment string
+		newer   string
 	}{
 		// a newest (weight 1), c older (0.8): b 0.9, d 0.8*0.7=0.56, x 0.4.
-		{"alice", 3, publish.RecommendOptions{}, "b/similar d/similar x/similar", "a c", "batch", "gold|high"},
-		{"alice", 6, publish.RecommendOptions{}, "b/similar d/similar x/similar s1/segment s2/segment p1/popular", "a c", "batch", "gold|high"},
-		{"alice", 3, publish.RecommendOptions{Exclude: []string{"d"}}, "b/similar x/similar s1/segment", "a c", "batch", "gold|high"},
+		{"alice", 3, publish.RecommendOptions{}, "b/similar d/similar x/similar", "a c", "batch", "gold|high", ""},
+		{"alice", 6, publish.RecommendOptions{}, "b/similar d/similar x/similar s1/segment s2/segment p1/popular", "a c", "batch", "gold|high", ""},
+		{"alice", 3, publish.RecommendOptions{Exclude: []string{"d"}}, "b/similar x/similar s1/segment", "a c", "batch", "gold|high", ""},
 		// c newest: d 0.7, a 0.5+0.8*0.9=1.22; b bought.
-		{"bob", 4, publish.RecommendOptions{}, "a/similar d/similar g1/segment p1/popular", "c b", "live", "gold|"},
-		{"carol", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "|high"},
-		{"dave", 3, publish.RecommendOptions{}, "b/similar c/similar x/similar", "a", "live", "gold|"},
-		{"nobody", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "|"},
-		{"alice", 1, publish.RecommendOptions{Depth: 1}, "b/similar", "a c", "batch", "gold|high"},
+		{"bob", 4, publish.RecommendOptions{}, "a/similar d/similar g1/segment p1/popular", "c b", "live", "gold|", ""},
+		{"carol", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "|high", ""},
+		{"dave", 3, publish.RecommendOptions{}, "b/similar c/similar x/similar", "a", "live", "gold|", ""},
+		{"nobody", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "|", ""},
+		{"alice", 1, publish.RecommendOptions{Depth: 1}, "b/similar", "a c", "batch", "gold|high", ""},
+		// erin's batch list, without b (bought), plus c's neighbours (c
+		// is newer than the version): a 0.5+0.5 ties e 1 (ids break it),
+		// d 0.7 only from c.
+		{"erin", 4, publish.RecommendOptions{}, "a/personal e/personal d/similar g1/segment", "c b", "live", "gold|", "c"},
+		{"frank", 3, publish.RecommendOptions{}, "x/personal e/personal p1/popular", "a", "batch", "|", ""},
+		{"frank", 2, publish.RecommendOptions{Exclude: []string{"x"}}, "e/personal p1/popular", "a", "batch", "|", ""},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/n=%d/%+v", tt.user, tt.n, tt.opt), func(t *testing.T) {
@@ -281,6 +341,9 @@ func TestRecommend(t *testing.T) {
 			}
 			if got, want := strings.Join(r.History, " "), tt.history; got != want {
 				t.Errorf("history %q, want %q", got, want)
+			}
+			if got, want := strings.Join(r.Newer, " "), tt.newer; got != want {
+				t.Errorf("newer %q, want %q", got, want)
 			}
 			if r.HistoryFrom != tt.from || r.Segment != tt.segment || r.Version != v || r.User != tt.user {
 				t.Errorf("from %q segment %q version %s user %s, want %q %q %s %s", r.HistoryFrom, r.Segment, r.Version, r.User, tt.from, tt.segment, v, tt.user)
@@ -349,7 +412,7 @@ func hashes(m map[string]string) publish.HashSource {
 }
 
 func TestSourceText(t *testing.T) {
-	for _, s := range []publish.Source{publish.SourceSimilar, publish.SourceSegment, publish.SourcePopular} {
+	for _, s := range []publish.Source{publish.SourceSimilar, publish.SourceSegment, publish.SourcePopular, publish.SourcePersonal} {
 		b, _ := s.MarshalText()
 		var got publish.Source
 		if err := got.UnmarshalText(b); err != nil || got != s {

@@ -32,7 +32,6 @@ type evalCommand struct {
 	ratio    float64
 	cutoff   string
 	n        int
-	affinity string
 	k        int
 	asJSON   bool
 	export   string
@@ -42,13 +41,11 @@ type evalCommand struct {
 	sweepOut string
 	report   string
 
-	userLists int // K of the per-user lists scored alongside the item lists; 0: off
-	userDepth int // neighbours per item the per-user lists are scored from
+	userListFlags // userlists.go: the per-user lists scored alongside the item lists
 
 	// parsed
 	metricList []model.Metric
 	splitOpt   model.SplitOptions
-	aff        model.Affinity
 	log        *slog.Logger
 }
 
@@ -61,10 +58,8 @@ func (c *evalCommand) flags() *flag.FlagSet {
 	fs.Float64Var(&c.ratio, "ratio", model.DefaultSplitRatio, "user-stratified: share of each user's items kept for training")
 	fs.StringVar(&c.cutoff, "cutoff", "", "temporal: events from this time on are held out (RFC 3339 or YYYY-MM-DD)")
 	fs.IntVar(&c.n, "n", model.DefaultHoldoutN, "last-n: items held out per user")
-	fs.StringVar(&c.affinity, "affinity", "weighted", "user affinity: weighted (event weights, decayed with --half-life-days) or binary")
 	fs.IntVar(&c.k, "k", 10, "recommendations per user that are scored")
-	fs.IntVar(&c.userLists, "user-lists", 0, "also score per-user lists of this length as run would publish them (ease: the user's history times the whole model; other metrics: from --user-depth neighbours per item); 0: off")
-	fs.IntVar(&c.userDepth, "user-depth", model.DefaultUserDepth, "neighbours per item that per-user lists are scored from (not ease)")
+	c.userListFlags.register(fs, "also score per-user lists of this length as run would publish them")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
 	fs.StringVar(&c.export, "export-interactions", "", "write the loaded (user, item) pairs to this file as little-endian uint32 pairs and exit (for testdata/peers)")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
@@ -146,17 +141,13 @@ func (c *evalCommand) validate() error {
 	if c.splitOpt.Mode, err = model.ParseSplitMode(c.split); err != nil {
 		return usagef("--split: %v", err)
 	}
-	if c.aff, err = model.ParseAffinity(c.affinity); err != nil {
-		return usagef("--affinity: %v", err)
+	if err := c.userListFlags.validate(); err != nil {
+		return err
 	}
 	c.splitOpt.Ratio, c.splitOpt.Seed, c.splitOpt.N = c.ratio, c.model.opt.Seed, c.n
 	switch {
 	case c.k <= 0:
 		return usagef("--k %d: want a positive number", c.k)
-	case c.userLists < 0:
-		return usagef("--user-lists %d: want a list length, or 0 for none", c.userLists)
-	case c.userDepth <= 0:
-		return usagef("--user-depth %d: want a positive number", c.userDepth)
 	case !(c.ratio > 0 && c.ratio < 1):
 		return usagef("--ratio %g: want a share between 0 and 1", c.ratio)
 	case c.n <= 0:

@@ -10,13 +10,17 @@ import (
 
 // families lists the list families a run publishes. The neighbour lists
 // come first: --show and the summary read them from Families[0]. Then come
-// the cross-occurrence lists of each --cross-event, global popularity
-// (always: it serves users with no history) and, with --segment-cols and
-// profiles, the popularity of each segment.
-func (c *runCommand) families(ds *features.Dataset, nb *model.Neighbors, profiles *features.Profiles) []publish.Family {
+// the cross-occurrence lists of each --cross-event, the users' lists of
+// --user-lists, global popularity (always: it serves users with no
+// history) and, with --segment-cols and profiles, the popularity of each
+// segment.
+func (c *runCommand) families(ds *features.Dataset, nb *model.Neighbors, profiles *features.Profiles, recs *userRecs) []publish.Family {
 	fams := []publish.Family{{Name: publish.FamilySimilar, Lists: neighborLists{nb, ds.Items}}}
 	for _, cr := range c.model.cross {
 		fams = append(fams, publish.Family{Name: publish.CrossFamily(features.Slug(cr.event)), Lists: neighborLists{cr.nb, ds.Items}})
+	}
+	if recs != nil {
+		fams = append(fams, publish.Family{Name: publish.FamilyRec, Lists: recs})
 	}
 	mat := c.model.matrix
 	if mat == nil {

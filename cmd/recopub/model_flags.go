@@ -26,9 +26,14 @@ type modelFlags struct {
 	now           time.Time
 	purchaseEvent string
 
+	// userDepth > 0 makes compute fit the model per-user lists are scored
+	// from too (model.NewFit), left in users.
+	userDepth int
+
 	// Left by compute for families.
 	matrix *model.Matrix
 	cross  []crossResult
+	users  model.UserScorer
 }
 
 // crossResult is the cross-occurrence lists of one --cross-event.
@@ -116,11 +121,12 @@ func (f *modelFlags) decay(weights []float32, times []uint32) []float32 {
 
 // compute builds the user x item matrix and the neighbour lists, and the
 // cross-occurrence lists of --cross-event. It keeps the matrix for the
-// popularity lists of families.
+// popularity lists of families and, with userDepth, the model per-user
+// lists are scored from.
 func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights []float32, log *slog.Logger, stages map[string]float64) (*model.Neighbors, error) {
 	t := time.Now()
 	mat := model.NewMatrix(len(ds.Users), len(ds.Items), ds.User, ds.Item, f.decay(weights, ds.Time))
-	nb, err := model.Similar(ctx, mat, f.opt)
+	nb, err := f.fit(ctx, mat)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
@@ -136,6 +142,20 @@ func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights 
 	log.Info("model", "metric", f.opt.Metric.String(), "items_with_neighbours", listsWithNeighbours(nb),
 		"neighbours", len(nb.Item), "cross_events", len(f.cross), "seconds", stages["model"])
 	return nb, nil
+}
+
+// fit computes the neighbour lists, in one pass with the per-user model
+// when userDepth is set.
+func (f *modelFlags) fit(ctx context.Context, mat *model.Matrix) (*model.Neighbors, error) {
+	if f.userDepth <= 0 {
+		return model.Similar(ctx, mat, f.opt)
+	}
+	fit, err := model.NewFit(ctx, mat, f.opt, f.userDepth)
+	if err != nil {
+		return nil, err
+	}
+	f.users = fit.Users
+	return fit.Lists, nil
 }
 
 // crossOccurrence computes the LLR lists from event ev to the purchase

@@ -69,7 +69,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 	data := MustGen(t)
 	direct := redistest.Start(t)
 	in := []string{"--events", filepath.Join(data, "events"), "--profiles", filepath.Join(data, "profiles"),
-		"--top-n", "15", "--seed", "9", "--now", "2026-12-01T00:00:00Z"}
+		"--top-n", "15", "--seed", "9", "--now", "2026-12-01T00:00:00Z", "--user-lists", "5"}
 	mustRunOK(t, "run", append([]string{"run", "--redis", direct.URL()}, in...)...)
 
 	dir := filepath.Join(t.TempDir(), "model")
@@ -89,7 +89,7 @@ func testDryRunOutThenPublishFrom(t *testing.T, viaFiles *redistest.Target) {
 		t.Fatalf("manifest: %v\n%s", err, b)
 	}
 	if man.Parameters["top_n"] != 15.0 || len(man.Inputs) == 0 || man.InputCounts["events_read"] != 20000.0 ||
-		man.Counts.Lists[publish.FamilySimilar] == 0 || man.Counts.Hashes == 0 || man.Timings["model"] <= 0 || man.Timings["write_files"] <= 0 {
+		man.Counts.Lists[publish.FamilySimilar] == 0 || man.Counts.Lists[publish.FamilyRec] < 400 || man.Counts.Hashes == 0 || man.Timings["model"] <= 0 || man.Timings["write_files"] <= 0 {
 		t.Errorf("manifest %s", b)
 	}
 

@@ -59,7 +59,7 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 		return fmt.Errorf("--out: %w", err)
 	}
 	c.stages["write_files"] = time.Since(t).Seconds()
-	sum.ListsWritten, sum.HashesWritten = man.Counts.Lists[publish.FamilySimilar], man.Counts.Hashes
+	sum.ListsWritten, sum.HashesWritten, sum.UserLists = man.Counts.Lists[publish.FamilySimilar], man.Counts.Hashes, man.Counts.Lists[publish.FamilyRec]
 	c.log.Info("wrote model files", "dir", c.out.dir, "lists", man.Counts.Lists, "neighbors", man.Counts.Neighbors,
 		"hashes", man.Counts.Hashes, "features", man.Counts.Features, "seconds", c.stages["write_files"])
 	fmt.Fprintf(c.m.Stdout, "model written to %s (report: %s)\n", c.out.dir, filepath.Join(c.out.dir, reportFile))

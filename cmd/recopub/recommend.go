@@ -87,6 +87,9 @@ func (c *recommendCommand) Run(ctx context.Context, args []string) error {
 	if len(r.History) > 0 {
 		fmt.Fprintf(c.m.Stdout, "# history (%s, newest first) %s\n", r.HistoryFrom, strings.Join(r.History, " "))
 	}
+	if len(r.Newer) > 0 {
+		fmt.Fprintf(c.m.Stdout, "# newer than the version %s\n", strings.Join(r.Newer, " "))
+	}
 	if r.Segment != "" {
 		fmt.Fprintf(c.m.Stdout, "# segment %s\n", r.Segment)
 	}

@@ -30,6 +30,7 @@ type runCommand struct {
 	mets  metricsFlags
 	feat  featuresFlags // features_target.go
 	out   outFlags      // out.go
+	lists userListFlags // userlists.go
 
 	dryRun      bool
 	summaryPath string
@@ -62,6 +63,7 @@ func (c *runCommand) flags() *flag.FlagSet {
 	c.mets.register(fs)
 	c.feat.register(fs)
 	c.out.register(fs)
+	c.lists.register(fs, "also publish each user's top unseen items, this many, as rec:<user>")
 	return fs
 }
 
@@ -84,6 +86,12 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	}
 	if err := c.model.validate(c.in.opt.Workers); err != nil {
 		return err
+	}
+	if err := c.lists.validate(); err != nil {
+		return err
+	}
+	if c.lists.userLists > 0 {
+		c.model.userDepth = c.lists.userDepth
 	}
 	c.model.useIngest(&c.in)
 	c.model.opt.Progress = c.m.progressBars().model()
@@ -130,6 +138,7 @@ type summary struct {
 	Profiles      int                `json:"profiles"` // users with a profile row
 	Metric        string             `json:"metric"`
 	ListsWritten  int64              `json:"lists_written"`
+	UserLists     int64              `json:"user_lists_written,omitempty"` // rec:<user> lists (--user-lists)
 	HashesWritten int64              `json:"hashes_written"`
 	Restore       bool               `json:"restore"`
 	Removed       []string           `json:"versions_removed,omitempty"`
@@ -159,6 +168,13 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	var recs *userRecs
+	if c.model.users != nil {
+		if recs, err = c.computeUserLists(ctx, c.model.users, ds.Users, ds.Items, c.log); err != nil {
+			return nil, err
+		}
+		c.model.users = nil // not needed past this point
+	}
 	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
@@ -168,8 +184,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	params := make(map[string]any)
 	c.in.parameters(params)
 	c.model.parameters(params)
+	c.lists.parameters(params)
 	m := &publish.Model{
-		Families:   c.families(ds, nb, profiles),
+		Families:   c.families(ds, nb, profiles, recs),
 		Users:      userHashes{users},
 		Parameters: params,
 		Inputs:     inputs(ds),
@@ -179,6 +196,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if c.dryRun {
 		// What a publish would write; --out counts what it wrote.
 		sum.ListsWritten, sum.HashesWritten = int64(listsWithNeighbours(nb)), int64(users.Hashes())
+		if recs != nil {
+			sum.UserLists = int64(recs.Len())
+		}
 		return sum, c.writeOut(ctx, m, sum, ds, nb)
 	}
 	c.feat.events = ds.Events
@@ -207,7 +227,11 @@ func (c *runCommand) report(sum *summary) error {
 	fmt.Fprintf(w, "events: %d read, %d kept, dropped: %s\n", sum.EventsRead, sum.EventsKept, droppedText(sum.EventsDropped))
 	fmt.Fprintf(w, "users: %d  items: %d  profiles: %d  metric: %s  neighbour lists: %d  user hashes: %d\n",
 		sum.Users, sum.Items, sum.Profiles, sum.Metric, sum.ListsWritten, sum.HashesWritten)
-	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f\n", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"])
+	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"])
+	if sum.UserLists > 0 {
+		fmt.Fprintf(w, "\nuser lists: %d (seconds %.2f)", sum.UserLists, sum.Stages["user_lists"])
+	}
+	fmt.Fprintln(w)
 	w.Write(c.samples.Bytes())
 	if c.summaryPath == "" {
 		return nil

@@ -73,7 +73,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	}
 	c.flipped = res.Version
 	sum.Version, sum.Previous, sum.Restore = res.Version, prev, res.Restore
-	sum.ListsWritten, sum.HashesWritten = res.Lists[publish.FamilySimilar], res.Hashes
+	sum.ListsWritten, sum.HashesWritten, sum.UserLists = res.Lists[publish.FamilySimilar], res.Hashes, res.Lists[publish.FamilyRec]
 	c.stages["publish"] = time.Since(t).Seconds()
 	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
 		"restore", res.Restore, "seconds", c.stages["publish"])

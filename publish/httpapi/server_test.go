@@ -38,6 +38,7 @@ func testModel() *publish.Model {
 	users := [][]string{
 		{"alice", "membership_status", "gold", "income_bracket", "high", "recent_five_purchases.purchase_1", "c", "recent_five_purchases.purchase_2", "a"},
 		{"sku:1", "recent_five_purchases.purchase_1", "b"},
+		{"erin", "recent_five_purchases.purchase_1", "b"},
 	}
 	return &publish.Model{
 		Families: []publish.Family{
@@ -45,6 +46,7 @@ func testModel() *publish.Model {
 				list("x:manifest", "a", 1.0)),
 			fam(publish.FamilySegment, list("gold|high", "s1", 30.0, "a", 20.0)),
 			fam(publish.FamilyPopular, list("", "p1", 100.0, "s1", 90.0, "p2", 80.0)),
+			fam(publish.FamilyRec, list("erin", "b", 3.0, "e", 1.0)),
 		},
 		Users: publish.FuncHashes{N: len(users), Fn: func(i int, h *publish.Hash) {
 			h.ID = users[i][0]
@@ -111,6 +113,8 @@ func TestServer(t *testing.T) {
 		{"GET", "/v1/recommend/alice?n=4", 200, `{"user":"alice","version":"` + v + `","items":[{"item":"b","score":0.9,"source":"similar"},{"item":"d","score":0.5599999999999999,"source":"similar"},{"item":"x","score":0.4,"source":"similar"},{"item":"s1","score":30,"source":"segment"}],"history":["a","c"],"history_from":"batch","segment":"gold|high"}`},
 		{"GET", "/v1/recommend/alice?n=2&exclude=b,x", 200, `"items":[{"item":"d","score":0.5599999999999999,"source":"similar"},{"item":"s1","score":30,"source":"segment"}]`},
 		{"GET", "/v1/recommend/sku:1?n=3", 200, `"items":[{"item":"a","score":0.9,"source":"similar"},{"item":"d","score":0.1,"source":"similar"},{"item":"p1","score":100,"source":"popular"}]`},
+		// erin's batch list, without b (bought).
+		{"GET", "/v1/recommend/erin?n=2", 200, `"items":[{"item":"e","score":1,"source":"personal"},{"item":"p1","score":100,"source":"popular"}],"history":["b"],"history_from":"batch","segment":"|"}`},
 		{"GET", "/v1/recommend/nobody?n=2", 200, `"items":[{"item":"p1","score":100,"source":"popular"},{"item":"s1","score":90,"source":"popular"}],"history":[]`},
 		{"GET", "/v1/recommend/alice?exclude=" + strings.Repeat("q,", 101), 400, `at most 100`},
 		{"GET", "/v1/recommend/alice?exclude=a*", 400, `"code":"invalid"`},
@@ -163,7 +167,7 @@ func TestServer(t *testing.T) {
 			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "404"}, 3},
 			{"recopub_http_requests_total", map[string]string{"route": "recommend", "code": "400"}, 2},
 			{"recopub_http_requests_total", map[string]string{"route": "similar", "code": "400"}, 11},
-			{"recopub_http_request_duration_seconds_count", map[string]string{"route": "recommend", "code": "200"}, 4},
+			{"recopub_http_request_duration_seconds_count", map[string]string{"route": "recommend", "code": "200"}, 5},
 			{"recopub_http_requests_in_flight", map[string]string{"route": "similar"}, 0},
 			{"recopub_live_version_info", map[string]string{"version": v}, 1},
 			{"recopub_redis_errors_total", nil, 0},
