@@ -32,8 +32,21 @@ type Input struct {
 	Neighbors  *model.Neighbors // the published lists
 	Names      map[string]string
 
+	// Name names Neighbors in legends when there are Others; default
+	// "model".
+	Name string
+	// Others are more models' lists over the same Items, overlaid on the
+	// distribution plots: eval draws every evaluated metric.
+	Others []Lists
+
 	Eval    []EvalRow // optional
 	Samples int       // sample lists shown; default 10
+}
+
+// Lists is one model's neighbour lists, named for legends.
+type Lists struct {
+	Name      string
+	Neighbors *model.Neighbors
 }
 
 // EvalRow is one evaluated model or baseline.
@@ -73,6 +86,7 @@ type page struct {
 	Params  []kv
 	Counts  []kv
 	Plots   []Plot
+	Eval    *Plot // next to the evaluation table
 	Samples []Sample
 	Stats   listStats
 }
@@ -94,14 +108,27 @@ func Write(w io.Writer, in *Input) error {
 	if in.Neighbors == nil || len(in.Items) != in.Neighbors.NumItems() {
 		return fmt.Errorf("report: neighbour lists do not match the %d items", len(in.Items))
 	}
+	name := in.Name
+	if name == "" {
+		name = "model"
+	}
+	ms := []Lists{{Name: name, Neighbors: in.Neighbors}}
+	for _, o := range in.Others {
+		if o.Neighbors == nil || o.Neighbors.NumItems() != len(in.Items) {
+			return fmt.Errorf("report: lists of %s do not match the %d items", o.Name, len(in.Items))
+		}
+		ms = append(ms, o)
+	}
 	p := &page{In: in, Params: sortedKV(in.Parameters), Counts: sortedKV(in.Counts)}
-	appear := appearances(in.Neighbors)
-	p.Stats = stats(in, appear)
-	plots, err := drawAll(in, appear)
+	p.Stats = stats(in, appearances(in.Neighbors))
+	plots, err := drawAll(in, ms)
 	if err != nil {
 		return err
 	}
 	p.Plots = plots
+	if p.Eval, err = drawEval(in); err != nil {
+		return err
+	}
 	p.Samples = samples(in)
 	return tmpl.Execute(w, p)
 }

@@ -42,7 +42,7 @@ func MustInput(tb testing.TB) *report.Input {
 		Names:      map[string]string{},
 		Eval: []report.EvalRow{
 			{Name: "popular", Precision: 0.05, Recall: 0.1, NDCG: 0.08, MAP: 0.03, MAPAtK: 0.03, Coverage: 0.1},
-			{Name: "cosine", Precision: 0.12, Recall: 0.2, NDCG: 0.18, MAP: 0.09, MAPAtK: 0.08, Coverage: 0.7, Best: true},
+			{Name: "cosine", Precision: 0.12, Recall: 0.2, NDCG: 0.18, MAP: 0.09, MAPAtK: 0.08, Coverage: 0.7, MeanPopularity: 0.1196, Best: true},
 		},
 	}
 	for i := range 40 {
@@ -72,6 +72,45 @@ func TestWrite(t *testing.T) {
 	}
 	if strings.Contains(html, "http://") || strings.Contains(html, "https://") {
 		t.Errorf("report refers to external resources")
+	}
+}
+
+// TestWriteEvalSection: mean popularity keeps its digits (it is a small
+// share: 0.1196, not 0.1), and the evaluation figure follows its table,
+// its caption pointing up at it.
+func TestWriteEvalSection(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, MustInput(t)); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	if !strings.Contains(html, `<td class="n">0.1196</td>`) {
+		t.Errorf("mean popularity 0.1196 not shown with four digits")
+	}
+	table, fig, plots := strings.Index(html, `<table id="eval">`), strings.Index(html, `id="plot-eval"`), strings.Index(html, "<h2>Plots")
+	if table < 0 || !(table < fig && fig < plots) {
+		t.Errorf("eval table at %d, its figure at %d, plots at %d: want the figure right after the table", table, fig, plots)
+	}
+	if strings.Contains(html, "table below") {
+		t.Errorf("a caption points at a table below")
+	}
+}
+
+// TestWriteOthers: more models' lists are overlaid and named.
+func TestWriteOthers(t *testing.T) {
+	in := MustInput(t)
+	other := MustInput(t).Neighbors
+	in.Name, in.Others = "cosine", []report.Lists{{Name: "llr", Neighbors: other}}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Lists of cosine, llr, overlaid") {
+		t.Errorf("report does not say which models are overlaid")
+	}
+	in.Others[0].Neighbors = &model.Neighbors{Ptr: []int64{0}}
+	if err := report.Write(&bytes.Buffer{}, in); err == nil {
+		t.Errorf("Write accepted other lists over different items")
 	}
 }
 
