@@ -17,7 +17,9 @@ type recorder struct {
 	errs []string
 }
 
-func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 func pngPage(tb testing.TB, draw func(*image.RGBA)) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 400, 200))
