@@ -121,3 +121,52 @@ func TestReportCompareInChromium(t *testing.T) {
 		t.Errorf("images %s, want %s", got, want)
 	}
 }
+
+// TestReadmeCompareExample runs README's "data scientist's loop" block
+// as written (in a directory holding the sample), in-process: the compare
+// command is shown as it works.
+func TestReadmeCompareExample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "## The data scientist's loop")
+	block := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(readme[start:])
+	if start < 0 || block == nil || !strings.Contains(block[1], "report --compare") {
+		t.Fatalf("README's data scientist's loop has no report --compare example")
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	sample := MustGen(t)
+	for _, line := range strings.Split(strings.TrimSpace(block[1]), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.TrimPrefix(strings.TrimSpace(line), "make build && ")
+		if line == "" {
+			continue
+		}
+		line, redirect, _ := strings.Cut(line, " > ")
+		args := strings.Fields(line)
+		if args[0] != "bin/recopub" {
+			t.Fatalf("README line %q does not run bin/recopub", line)
+		}
+		if args[1] == "gen" {
+			os.Symlink(sample, filepath.Join(dir, "sample")) // MustGen's smaller sample
+			continue
+		}
+		code, stdout, stderr := run(t, args[1:]...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", line, code, stderr)
+		}
+		if redirect != "" {
+			os.WriteFile(strings.TrimSpace(redirect), []byte(stdout), 0o644)
+		}
+	}
+	b, err = os.ReadFile(filepath.Join(dir, "out", "compare.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `<table id="eval">`) {
+		t.Errorf("the README's compare page shows no evaluation from eval.json")
+	}
+}
