@@ -101,6 +101,9 @@ func runNames(dirs []string) []string {
 func readRun(dir string) (*report.Run, error) {
 	md, err := publish.ReadModelDir(dir)
 	if err != nil {
+		if _, csvErr := os.Stat(filepath.Join(dir, publish.NeighborsCSV)); csvErr == nil {
+			err = fmt.Errorf("model dir %s holds CSV tables (--out-format csv); report --compare reads Parquet ones: rerun with --out-format parquet", dir)
+		}
 		return nil, rejectedError{err}
 	}
 	defer md.Close()

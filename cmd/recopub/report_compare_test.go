@@ -79,8 +79,12 @@ func TestReportCompare(t *testing.T) {
 }
 
 func TestReportCompareArgs(t *testing.T) {
-	_, llr, _ := MustTwoRuns(t)
+	sample, llr, _ := MustTwoRuns(t)
 	notModel := t.TempDir()
+	csvDir := filepath.Join(t.TempDir(), "csv")
+	if code, _, stderr := run(t, "run", "--dry-run", "--events", filepath.Join(sample, "events"), "--out", csvDir, "--out-format", "csv"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -90,6 +94,7 @@ func TestReportCompareArgs(t *testing.T) {
 		{"one dir", []string{"report", "--compare", llr}, exitUsage, "two or more model directories"},
 		{"no --compare", []string{"report", llr, llr}, exitUsage, "want --compare"},
 		{"not a model dir", []string{"report", "--compare", llr, notModel, "--out", filepath.Join(t.TempDir(), "x.html")}, exitRejected, "manifest.json"},
+		{"csv dir", []string{"report", "--compare", llr, csvDir, "--out", filepath.Join(t.TempDir(), "x.html")}, exitRejected, "rerun with --out-format parquet"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := run(t, c.args...)
