@@ -4,6 +4,12 @@
 // evaluation metrics when there are any, and sample lists with item names
 // when a catalog is given. Plots are drawn with gonum.org/v1/plot and
 // embedded as PNG data URIs, so the file can be mailed or archived alone.
+// An axis whose values span more than two decades is logarithmic.
+//
+// WriteCompare puts two or more runs (model directories read back) on one
+// page: parameters that differ, figures with deltas against the first
+// run, evaluation rows, overlaid distributions and the same items' lists
+// side by side.
 package report
 
 import (
