@@ -119,3 +119,15 @@ func mustLLRInput(tb testing.TB) *Input {
 	}
 	return in
 }
+
+// TestAssignColors: a model has the colour of its evaluation bar on the
+// distribution plots too.
+func TestAssignColors(t *testing.T) {
+	ms := []Lists{{Name: "ease"}, {Name: "cosine"}, {Name: "other"}}
+	assignColors(ms, []EvalRow{{Name: "popular"}, {Name: "cosine"}, {Name: "ease"}})
+	for i, want := range []int{2, 1, 5} {
+		if got := ms[i].color; got != want {
+			t.Errorf("%s: colour %d, want %d", ms[i].Name, got, want)
+		}
+	}
+}

@@ -370,7 +370,7 @@ func evalTable(runs []Run) []evalCmpRow {
 func compareFigures(runs []Run) ([]Plot, error) {
 	ms := make([]Lists, len(runs))
 	for k, r := range runs {
-		ms[k] = Lists{Name: r.Name, Neighbors: r.Neighbors}
+		ms[k] = Lists{Name: r.Name, Neighbors: r.Neighbors, color: k}
 	}
 	var plots []Plot
 	for _, f := range []struct {

@@ -106,7 +106,7 @@ func biasFigure(in *Input, ms []Lists) (*figure, error) {
 			return nil, fmt.Errorf("report: bias: %w", err)
 		}
 		s.GlyphStyle.Radius = vg.Points(1.4)
-		s.GlyphStyle.Color = plotutil.Color(j)
+		s.GlyphStyle.Color = plotutil.Color(m.color)
 		s.GlyphStyle.Shape = glyphs[j%len(glyphs)]
 		p.Add(s)
 		if len(ms) > 1 {

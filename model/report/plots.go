@@ -31,15 +31,16 @@ func render(p *plot.Plot, id, title, caption string) (*Plot, error) {
 
 // series is one model's values in a distribution plot.
 type series struct {
-	name string
-	vals []float64
+	name  string
+	color int // plotutil.Color index
+	vals  []float64
 }
 
 // scoreSeries is each model's finite scores.
 func scoreSeries(ms []Lists) []series {
 	out := make([]series, len(ms))
 	for j, m := range ms {
-		out[j].name = m.Name
+		out[j].name, out[j].color = m.Name, m.color
 		for _, s := range m.Neighbors.Score {
 			if !math.IsNaN(s) && !math.IsInf(s, 0) {
 				out[j].vals = append(out[j].vals, s)
@@ -53,7 +54,7 @@ func scoreSeries(ms []Lists) []series {
 func lengthSeries(ms []Lists) []series {
 	out := make([]series, len(ms))
 	for j, m := range ms {
-		out[j].name = m.Name
+		out[j].name, out[j].color = m.Name, m.color
 		nb := m.Neighbors
 		for i := range nb.NumItems() {
 			if n := nb.Ptr[i+1] - nb.Ptr[i]; n > 0 {
@@ -68,7 +69,7 @@ func lengthSeries(ms []Lists) []series {
 func appearSeries(ms []Lists) []series {
 	out := make([]series, len(ms))
 	for j, m := range ms {
-		out[j].name = m.Name
+		out[j].name, out[j].color = m.Name, m.color
 		for _, a := range appearances(m.Neighbors) {
 			out[j].vals = append(out[j].vals, float64(a))
 		}
@@ -113,7 +114,7 @@ func distribution(p *plot.Plot, ss []series, bins int, integer bool) (string, er
 			return "", fmt.Errorf("report: histogram: %w", err)
 		}
 		l.StepStyle = plotter.PostStep
-		l.LineStyle.Color = plotutil.Color(j)
+		l.LineStyle.Color = plotutil.Color(s.color)
 		l.LineStyle.Width = vg.Points(1.5)
 		if len(ss) == 1 {
 			l.FillColor = plotutil.Color(2)

@@ -53,6 +53,8 @@ type Input struct {
 type Lists struct {
 	Name      string
 	Neighbors *model.Neighbors
+
+	color int // plotutil.Color index: the same model, the same colour on every plot
 }
 
 // EvalRow is one evaluated model or baseline.
@@ -125,6 +127,7 @@ func Write(w io.Writer, in *Input) error {
 		}
 		ms = append(ms, o)
 	}
+	assignColors(ms, in.Eval)
 	p := &page{In: in, Params: sortedKV(in.Parameters), Counts: sortedKV(in.Counts)}
 	p.Stats = stats(in, appearances(in.Neighbors))
 	plots, err := drawAll(in, ms)
@@ -137,6 +140,17 @@ func Write(w io.Writer, in *Input) error {
 	}
 	p.Samples = samples(in)
 	return tmpl.Execute(w, p)
+}
+
+// assignColors gives each model the colour of its evaluation bar, and
+// models not evaluated colours after those.
+func assignColors(ms []Lists, eval []EvalRow) {
+	for k := range ms {
+		ms[k].color = len(eval) + k
+		if i := slices.IndexFunc(eval, func(e EvalRow) bool { return e.Name == ms[k].Name }); i >= 0 {
+			ms[k].color = i
+		}
+	}
 }
 
 func sortedKV(m map[string]any) []kv {
