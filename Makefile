@@ -5,7 +5,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 SAMPLE    := sample
 export REDIS_URL
 
-.PHONY: all build run test test-short bench fuzz lint redis-server interop-node notebooks notebook-deps clean
+.PHONY: all build run test test-short bench fuzz lint redis-server interop-node notebooks notebook-deps image clean
 
 all: build
 
@@ -105,6 +105,13 @@ notebook-deps:
 			echo "notebooks need Debian's $(JUPYTER_DEPS): sudo apt-get install -y $(JUPYTER_DEPS)"; exit 1; \
 		fi; \
 	fi
+
+# The container image (Dockerfile: static binary, distroless, non-root).
+# docs/deploy/cronjob.yaml runs $(IMAGE): set IMAGE to your registry's
+# name for it, then docker push $(IMAGE).
+IMAGE ?= registry.example.com/recopub:latest
+image:
+	docker build --build-arg VCS_REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t $(IMAGE) .
 
 clean:
 	rm -rf bin $(SAMPLE) notebooks/out

@@ -228,6 +228,11 @@ func createAtomic(dir, name string, write func(*os.File) error) (err error) {
 	if err := write(f); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; the tables are read by other tools
+	// and users, like report.html and manifest.json next to them.
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -476,3 +476,29 @@ func BenchmarkModelDirLists(b *testing.B) {
 		b.ReportMetric(float64(items*topN*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// TestModelWriterFileModes: every file of a model directory is readable
+// by the other tools and users that inspect it, like report.html (0644).
+func TestModelWriterFileModes(t *testing.T) {
+	for _, format := range []FileFormat{Parquet, CSV} {
+		dir := t.TempDir()
+		m := randomModel(rand.New(rand.NewPCG(1, 2)), 20, 30)
+		mw := &ModelWriter{Dir: dir, Format: format}
+		if _, err := mw.Write(context.Background(), m, nil); err != nil {
+			t.Fatal(err)
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fi.Mode().Perm(), os.FileMode(0o644); got != want {
+				t.Errorf("format %d: %s mode %v, want %v", format, e.Name(), got, want)
+			}
+		}
+	}
+}

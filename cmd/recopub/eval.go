@@ -65,7 +65,7 @@ func (c *evalCommand) flags() *flag.FlagSet {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
 	fs.StringVar(&c.sweep, "sweep", "", `evaluate a grid on one split: "metric=cosine,llr,jaccard;min_support=1,2,5" (sweepable: `+strings.Join(sortedKeys(sweepParams), ", ")+")")
 	fs.StringVar(&c.rankBy, "rank-by", "ndcg", "figure that ranks the sweep: "+strings.Join(sortedKeys(rankMetrics), ", "))
-	fs.StringVar(&c.report, "report", "", "also write report.html here: the first --metric's lists (from the training part) with the evaluation table")
+	fs.StringVar(&c.report, "report", "", "also write report.html here: the evaluation table and every --metric's lists (from the training part) overlaid; summary and samples of the best")
 	fs.StringVar(&c.sweepOut, "sweep-out", "", "also write the ranked sweep to DIR/sweep.csv and DIR/sweep.json")
 	return fs
 }

@@ -92,6 +92,7 @@ Commands:
   rollback   make an earlier version live again
   gc         remove versions no longer retained
   config     print the merged configuration of a run (--print)
+  report     compare model directories side by side in one HTML page (--compare DIR_A DIR_B ...)
 
 Run 'recopub <command> -h' for a command's flags.
 `
@@ -133,6 +134,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &gcCommand{m: m}
 	case "config":
 		cmd = &configCommand{m: m}
+	case "report":
+		cmd = &reportCommand{m: m}
 	default:
 		fmt.Fprintf(m.Stderr, "recopub: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage

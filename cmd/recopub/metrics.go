@@ -23,7 +23,7 @@ func (f *metricsFlags) register(fs *flag.FlagSet) {
 // runReport is what a run reports as metrics. sum is nil when the run
 // failed before it had counts.
 func runReport(namespace string, sum *summary, stages map[string]float64, err error, code int, now time.Time) runmetrics.Run {
-	r := runmetrics.Run{Namespace: namespace, Err: err, ExitCode: code, Ended: now, Stages: stages}
+	r := runmetrics.Run{Namespace: namespace, Err: err, ExitCode: code, Ended: now, Stages: stages, DryRun: sum != nil && sum.DryRun}
 	if sum != nil {
 		r.Counts = &runmetrics.Counts{
 			EventsRead: sum.EventsRead, EventsKept: sum.EventsKept, EventsDropped: sum.EventsDropped,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/recopub/recopub/features"
@@ -69,20 +70,37 @@ func itemUsers(mat *model.Matrix) []float64 {
 	return out
 }
 
-// writeReport writes eval's --report: the first metric's lists computed
-// from the training part, with every evaluated row and the best (by nDCG)
-// marked.
+// writeReport writes eval's --report: every evaluated metric's lists
+// computed from the training part, overlaid on the plots, with the best
+// row (by nDCG) marked; the summary and samples are the best metric's.
 func (c *evalCommand) writeReport(ctx context.Context, ds *features.Dataset, d *evalData, rep *evalReport) error {
-	opt := c.model.opt
-	if len(c.metricList) > 0 {
-		opt.Metric = c.metricList[0]
+	best := -1
+	for i, row := range rep.Models {
+		if row.Error == "" && (best < 0 || row.NDCG > rep.Models[best].NDCG) {
+			best = i
+		}
 	}
-	nb, err := model.Similar(ctx, d.train, opt)
-	if err != nil {
-		return fmt.Errorf("--report: %w", err)
+	metrics := slices.Clone(c.metricList)
+	if best >= 0 {
+		if k := slices.IndexFunc(metrics, func(m model.Metric) bool { return m.String() == rep.Models[best].Model }); k > 0 {
+			metrics[0], metrics[k] = metrics[k], metrics[0]
+		}
+	}
+	var lists []report.Lists
+	for _, m := range metrics {
+		opt := c.model.opt
+		opt.Metric = m
+		nb, err := model.Similar(ctx, d.train, opt)
+		if err != nil {
+			return fmt.Errorf("--report: %s: %w", m, err)
+		}
+		lists = append(lists, report.Lists{Name: m.String(), Neighbors: nb})
+	}
+	if len(lists) == 0 {
+		return usagef("--report: no --metric to draw lists of")
 	}
 	params := map[string]any{"split": rep.Split, "k": rep.K, "top_n": rep.TopN, "affinity": rep.Affinity,
-		"half_life_days": rep.HalfLife, "seed": rep.Seed, "metric (lists shown)": opt.Metric.String()}
+		"half_life_days": rep.HalfLife, "seed": rep.Seed, "metric (summary and samples)": lists[0].Name}
 	in := &report.Input{
 		Title:      fmt.Sprintf("recopub evaluation: %s split, k=%d", rep.Split, rep.K),
 		Generated:  time.Now(),
@@ -90,16 +108,9 @@ func (c *evalCommand) writeReport(ctx context.Context, ds *features.Dataset, d *
 		Counts:     map[string]any{"training events": rep.TrainEvents, "held-out pairs": rep.TestPairs, "test users": rep.Users},
 		Items:      ds.Items,
 		Popularity: itemUsers(d.train),
-		Neighbors:  nb,
-	}
-	best := -1
-	for i, row := range rep.Models {
-		if row.Error != "" {
-			continue
-		}
-		if best < 0 || row.NDCG > rep.Models[best].NDCG {
-			best = i
-		}
+		Name:       lists[0].Name,
+		Neighbors:  lists[0].Neighbors,
+		Others:     lists[1:],
 	}
 	for i, row := range rep.Models {
 		if row.Error != "" {

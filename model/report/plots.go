@@ -9,26 +9,13 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 const (
 	plotW = 7 * vg.Inch
 	plotH = 3.5 * vg.Inch
 )
-
-func drawAll(in *Input, appear []int) ([]Plot, error) {
-	var plots []Plot
-	for _, d := range []func(*Input, []int) (*Plot, error){drawScores, drawLengths, drawBias, drawEval} {
-		p, err := d(in, appear)
-		if err != nil {
-			return nil, err
-		}
-		if p != nil {
-			plots = append(plots, *p)
-		}
-	}
-	return plots, nil
-}
 
 func render(p *plot.Plot, id, title, caption string) (*Plot, error) {
 	wt, err := p.WriterTo(plotW, plotH, "png")
@@ -42,129 +29,217 @@ func render(p *plot.Plot, id, title, caption string) (*Plot, error) {
 	return &Plot{ID: id, Title: title, Caption: caption, PNG: pngURL(buf.Bytes())}, nil
 }
 
-func drawScores(in *Input, _ []int) (*Plot, error) {
-	vals := make(plotter.Values, 0, len(in.Neighbors.Score))
-	for _, s := range in.Neighbors.Score {
-		if !math.IsNaN(s) && !math.IsInf(s, 0) {
-			vals = append(vals, s)
-		}
-	}
-	p := plot.New()
-	p.Title.Text = "Similarity scores of published neighbours"
-	p.X.Label.Text = "score"
-	p.Y.Label.Text = "neighbours"
-	if len(vals) > 0 {
-		p.Add(histogram(vals, 40))
-	}
-	return render(p, "plot-scores", "Score distribution", fmt.Sprintf("%d scores over %d lists.", len(vals), in.Neighbors.NumItems()))
+// series is one model's values in a distribution plot.
+type series struct {
+	name  string
+	color int // plotutil.Color index
+	vals  []float64
 }
 
-func drawLengths(in *Input, _ []int) (*Plot, error) {
-	nb := in.Neighbors
-	vals := make(plotter.Values, nb.NumItems())
-	for i := range nb.NumItems() {
-		vals[i] = float64(nb.Ptr[i+1] - nb.Ptr[i])
-	}
-	p := plot.New()
-	p.Title.Text = "Neighbour list lengths"
-	p.X.Label.Text = "neighbours in the list"
-	p.Y.Label.Text = "items"
-	if len(vals) > 0 {
-		p.Add(histogram(vals, 25))
-	}
-	return render(p, "plot-lengths", "List lengths", "Items with short lists get fewer recommendations; zero-length lists are not published.")
-}
-
-// drawBias plots item popularity against how many lists an item appears
-// in, on log scales: a steep cloud means popular items crowd the lists.
-func drawBias(in *Input, appear []int) (*Plot, error) {
-	if len(in.Popularity) != len(in.Items) {
-		return nil, nil
-	}
-	pts := make(plotter.XYs, 0, len(appear))
-	for i, a := range appear {
-		if in.Popularity[i] > 0 {
-			pts = append(pts, plotter.XY{X: in.Popularity[i], Y: float64(a) + 1})
+// scoreSeries is each model's finite scores.
+func scoreSeries(ms []Lists) []series {
+	out := make([]series, len(ms))
+	for j, m := range ms {
+		out[j].name, out[j].color = m.Name, m.color
+		for _, s := range m.Neighbors.Score {
+			if !math.IsNaN(s) && !math.IsInf(s, 0) {
+				out[j].vals = append(out[j].vals, s)
+			}
 		}
 	}
-	p := plot.New()
-	p.Title.Text = "Popularity bias"
-	p.X.Label.Text = "item popularity (users, log)"
-	p.Y.Label.Text = "lists the item appears in + 1 (log)"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	if len(pts) > 0 {
-		s, err := plotter.NewScatter(pts)
+	return out
+}
+
+// lengthSeries is each model's non-empty list lengths.
+func lengthSeries(ms []Lists) []series {
+	out := make([]series, len(ms))
+	for j, m := range ms {
+		out[j].name, out[j].color = m.Name, m.color
+		nb := m.Neighbors
+		for i := range nb.NumItems() {
+			if n := nb.Ptr[i+1] - nb.Ptr[i]; n > 0 {
+				out[j].vals = append(out[j].vals, float64(n))
+			}
+		}
+	}
+	return out
+}
+
+// appearSeries is, per model, how many lists each item appears in.
+func appearSeries(ms []Lists) []series {
+	out := make([]series, len(ms))
+	for j, m := range ms {
+		out[j].name, out[j].color = m.Name, m.color
+		for _, a := range appearances(m.Neighbors) {
+			out[j].vals = append(out[j].vals, float64(a))
+		}
+	}
+	return out
+}
+
+// distribution draws histograms of ss over shared bins on p: filled for
+// one series, outlined steps for several so that they overlay. An axis
+// whose values span more than two decades is logarithmic (its bins too);
+// integer values over a short range get one bin per value. It returns a
+// sentence for the caption on what the axes do.
+func distribution(p *plot.Plot, ss []series, bins int, integer bool) (string, error) {
+	var all []float64
+	for _, s := range ss {
+		all = append(all, s.vals...)
+	}
+	if len(all) == 0 {
+		p.X.Tick.Marker, p.Y.Tick.Marker = readableTicks{}, readableTicks{}
+		return "No values.", nil
+	}
+	h := newBins(all, bins, integer)
+	counts := make([][]float64, len(ss))
+	for j, s := range ss {
+		counts[j] = h.count(s.vals)
+	}
+	logY := wantLog(flatten(counts))
+	floor := 0.0
+	if logY {
+		floor = 0.8 // empty bins sit just below 1 on a log axis
+	}
+	for j, s := range ss {
+		pts := make(plotter.XYs, 0, 2*len(counts[j])+2)
+		pts = append(pts, plotter.XY{X: h.edges[0], Y: floor})
+		for i, c := range counts[j] {
+			pts = append(pts, plotter.XY{X: h.edges[i], Y: math.Max(c, floor)})
+		}
+		last := len(h.edges) - 1
+		pts = append(pts, plotter.XY{X: h.edges[last], Y: math.Max(counts[j][last-1], floor)}, plotter.XY{X: h.edges[last], Y: floor})
+		l, err := plotter.NewLine(pts)
 		if err != nil {
-			return nil, fmt.Errorf("report: bias: %w", err)
+			return "", fmt.Errorf("report: histogram: %w", err)
 		}
-		s.GlyphStyle.Radius = vg.Points(1.2)
-		p.Add(s)
-	}
-	return render(p, "plot-bias", "Popularity bias", "Each dot is an item. Items to the right are popular; items high up are recommended often.")
-}
-
-func drawEval(in *Input, _ []int) (*Plot, error) {
-	if len(in.Eval) == 0 {
-		return nil, nil
-	}
-	p := plot.New()
-	p.Title.Text = "Offline evaluation"
-	p.Y.Label.Text = "value"
-	metrics := []struct {
-		name string
-		get  func(EvalRow) float64
-	}{
-		{"precision@k", func(r EvalRow) float64 { return r.Precision }},
-		{"recall@k", func(r EvalRow) float64 { return r.Recall }},
-		{"ndcg@k", func(r EvalRow) float64 { return r.NDCG }},
-		{"map@k", func(r EvalRow) float64 { return r.MAPAtK }},
-	}
-	w := vg.Points(60 / float64(len(in.Eval)+1))
-	for j, row := range in.Eval {
-		vals := make(plotter.Values, len(metrics))
-		for i, m := range metrics {
-			vals[i] = m.get(row)
+		l.StepStyle = plotter.PostStep
+		l.LineStyle.Color = plotutil.Color(s.color)
+		l.LineStyle.Width = vg.Points(1.5)
+		if len(ss) == 1 {
+			l.FillColor = plotutil.Color(2)
+			l.LineStyle.Width = vg.Points(0.5)
 		}
-		b, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return nil, fmt.Errorf("report: eval: %w", err)
+		p.Add(l)
+		if len(ss) > 1 {
+			p.Legend.Add(s.name, l)
 		}
-		b.Color = plotutil.Color(j)
-		b.LineStyle.Width = 0
-		b.Offset = w * vg.Length(j-len(in.Eval)/2)
-		p.Add(b)
-		p.Legend.Add(row.Name, b)
 	}
-	names := make([]string, len(metrics))
-	for i, m := range metrics {
-		names[i] = m.name
-	}
-	p.NominalX(names...)
 	p.Legend.Top = true
-	return render(p, "plot-eval", "Evaluation", "Higher is better; the table below has every metric.")
+	p.X.Tick.Marker, p.Y.Tick.Marker = readableTicks{}, readableTicks{}
+	if h.log {
+		setLog(&p.X)
+		p.X.Min, p.X.Max = h.edges[0], h.edges[len(h.edges)-1]
+	}
+	p.Y.Min = floor
+	if logY {
+		setLog(&p.Y)
+	}
+	return axesNote(h, logY, len(all)), nil
 }
 
-// histogram bins vals into n equal bins. plotter.NewHist can panic when
-// rounding puts a value just below the maximum into bin n; this clamps.
-func histogram(vals plotter.Values, n int) *plotter.Histogram {
+func axesNote(h *bins, logY bool, n int) string {
+	var note string
+	if h.log {
+		note = fmt.Sprintf("Log x axis and bins: the values span %.1f decades.", h.decades)
+		if h.dropped > 0 {
+			note += fmt.Sprintf(" %d of %d values are zero or negative and not shown.", h.dropped, n)
+		}
+	}
+	if logY {
+		note += " Log y axis: the bins' counts span more than two decades."
+	}
+	return note
+}
+
+func flatten(xs [][]float64) []float64 {
+	var out []float64
+	for _, x := range xs {
+		out = append(out, x...)
+	}
+	return out
+}
+
+// bins are histogram bin edges shared by every series of a plot.
+type bins struct {
+	edges   []float64
+	log     bool
+	decades float64
+	dropped int // values outside a log axis (<= 0)
+}
+
+func newBins(all []float64, n int, integer bool) *bins {
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, v := range vals {
+	for _, v := range all {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	b := &bins{}
+	if wantLog(all) {
+		b.log, b.decades = true, decades(all)
+		lo = math.Inf(1)
+		for _, v := range all {
+			if v > 0 {
+				lo = math.Min(lo, v)
+			} else {
+				b.dropped++
+			}
+		}
+		step := math.Log10(hi/lo) / float64(n)
+		for i := range n + 1 {
+			b.edges = append(b.edges, lo*math.Pow(10, float64(i)*step))
+		}
+		return b
+	}
+	if integer && hi-lo < 60 {
+		for v := lo - 0.5; v <= hi+0.5; v++ {
+			b.edges = append(b.edges, v)
+		}
+		return b
 	}
 	if hi <= lo {
 		hi = lo + 1
 	}
 	w := (hi - lo) / float64(n)
-	bins := make([]plotter.HistogramBin, n)
-	for i := range bins {
-		bins[i].Min, bins[i].Max = lo+float64(i)*w, lo+float64(i+1)*w
+	for i := range n + 1 {
+		b.edges = append(b.edges, lo+float64(i)*w)
 	}
+	return b
+}
+
+// count bins vals. Rounding can put the maximum just past the last edge
+// (plotter.NewHist panicked on that); it is clamped into the last bin.
+func (b *bins) count(vals []float64) []float64 {
+	n := len(b.edges) - 1
+	out := make([]float64, n)
+	lo, hi := b.edges[0], b.edges[n]
 	for _, v := range vals {
-		b := min(max(int((v-lo)/w), 0), n-1)
-		bins[b].Weight++
+		var f float64
+		if b.log {
+			if v <= 0 {
+				continue
+			}
+			f = math.Log10(v/lo) / math.Log10(hi/lo)
+		} else {
+			f = (v - lo) / (hi - lo)
+		}
+		out[min(max(int(f*float64(n)), 0), n-1)]++
 	}
-	h := &plotter.Histogram{Bins: bins, Width: w, FillColor: plotutil.Color(2)}
-	h.LineStyle.Width = vg.Points(0.5)
-	return h
+	return out
+}
+
+// glyphs give each model of a scatter its own shape as well as colour.
+var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}, draw.SquareGlyph{}, draw.PlusGlyph{}}
+
+// padRange sets an axis to the data's range with a margin, so that no
+// blank band is left where the ticks would have rounded the range.
+func padRange(ax *plot.Axis, lo, hi float64, log bool) {
+	if log {
+		ax.Min, ax.Max = lo/1.3, hi*1.3
+		return
+	}
+	d := (hi - lo) * 0.04
+	if d == 0 {
+		d = 1
+	}
+	ax.Min, ax.Max = lo-d, hi+d
 }

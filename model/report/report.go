@@ -4,6 +4,12 @@
 // evaluation metrics when there are any, and sample lists with item names
 // when a catalog is given. Plots are drawn with gonum.org/v1/plot and
 // embedded as PNG data URIs, so the file can be mailed or archived alone.
+// An axis whose values span more than two decades is logarithmic.
+//
+// WriteCompare puts two or more runs (model directories read back) on one
+// page: parameters that differ, figures with deltas against the first
+// run, evaluation rows, overlaid distributions and the same items' lists
+// side by side.
 package report
 
 import (
@@ -32,8 +38,23 @@ type Input struct {
 	Neighbors  *model.Neighbors // the published lists
 	Names      map[string]string
 
+	// Name names Neighbors in legends when there are Others; default
+	// "model".
+	Name string
+	// Others are more models' lists over the same Items, overlaid on the
+	// distribution plots: eval draws every evaluated metric.
+	Others []Lists
+
 	Eval    []EvalRow // optional
 	Samples int       // sample lists shown; default 10
+}
+
+// Lists is one model's neighbour lists, named for legends.
+type Lists struct {
+	Name      string
+	Neighbors *model.Neighbors
+
+	color int // plotutil.Color index: the same model, the same colour on every plot
 }
 
 // EvalRow is one evaluated model or baseline.
@@ -73,6 +94,7 @@ type page struct {
 	Params  []kv
 	Counts  []kv
 	Plots   []Plot
+	Eval    *Plot // next to the evaluation table
 	Samples []Sample
 	Stats   listStats
 }
@@ -94,16 +116,41 @@ func Write(w io.Writer, in *Input) error {
 	if in.Neighbors == nil || len(in.Items) != in.Neighbors.NumItems() {
 		return fmt.Errorf("report: neighbour lists do not match the %d items", len(in.Items))
 	}
+	name := in.Name
+	if name == "" {
+		name = "model"
+	}
+	ms := []Lists{{Name: name, Neighbors: in.Neighbors}}
+	for _, o := range in.Others {
+		if o.Neighbors == nil || o.Neighbors.NumItems() != len(in.Items) {
+			return fmt.Errorf("report: lists of %s do not match the %d items", o.Name, len(in.Items))
+		}
+		ms = append(ms, o)
+	}
+	assignColors(ms, in.Eval)
 	p := &page{In: in, Params: sortedKV(in.Parameters), Counts: sortedKV(in.Counts)}
-	appear := appearances(in.Neighbors)
-	p.Stats = stats(in, appear)
-	plots, err := drawAll(in, appear)
+	p.Stats = stats(in, appearances(in.Neighbors))
+	plots, err := drawAll(in, ms)
 	if err != nil {
 		return err
 	}
 	p.Plots = plots
+	if p.Eval, err = drawEval(in); err != nil {
+		return err
+	}
 	p.Samples = samples(in)
 	return tmpl.Execute(w, p)
+}
+
+// assignColors gives each model the colour of its evaluation bar, and
+// models not evaluated colours after those.
+func assignColors(ms []Lists, eval []EvalRow) {
+	for k := range ms {
+		ms[k].color = len(eval) + k
+		if i := slices.IndexFunc(eval, func(e EvalRow) bool { return e.Name == ms[k].Name }); i >= 0 {
+			ms[k].color = i
+		}
+	}
 }
 
 func sortedKV(m map[string]any) []kv {

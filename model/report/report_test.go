@@ -3,18 +3,17 @@ package report_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/recopub/recopub/model"
 	"github.com/recopub/recopub/model/report"
+	"github.com/recopub/recopub/model/report/reporttest"
 )
 
 // MustInput builds a small model: 40 items, users with overlapping
@@ -42,7 +41,7 @@ func MustInput(tb testing.TB) *report.Input {
 		Names:      map[string]string{},
 		Eval: []report.EvalRow{
 			{Name: "popular", Precision: 0.05, Recall: 0.1, NDCG: 0.08, MAP: 0.03, MAPAtK: 0.03, Coverage: 0.1},
-			{Name: "cosine", Precision: 0.12, Recall: 0.2, NDCG: 0.18, MAP: 0.09, MAPAtK: 0.08, Coverage: 0.7, Best: true},
+			{Name: "cosine", Precision: 0.12, Recall: 0.2, NDCG: 0.18, MAP: 0.09, MAPAtK: 0.08, Coverage: 0.7, MeanPopularity: 0.1196, Best: true},
 		},
 	}
 	for i := range 40 {
@@ -75,6 +74,45 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+// TestWriteEvalSection: mean popularity keeps its digits (it is a small
+// share: 0.1196, not 0.1), and the evaluation figure follows its table,
+// its caption pointing up at it.
+func TestWriteEvalSection(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, MustInput(t)); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	if !strings.Contains(html, `<td class="n">0.1196</td>`) {
+		t.Errorf("mean popularity 0.1196 not shown with four digits")
+	}
+	table, fig, plots := strings.Index(html, `<table id="eval">`), strings.Index(html, `id="plot-eval"`), strings.Index(html, "<h2>Plots")
+	if table < 0 || !(table < fig && fig < plots) {
+		t.Errorf("eval table at %d, its figure at %d, plots at %d: want the figure right after the table", table, fig, plots)
+	}
+	if strings.Contains(html, "table below") {
+		t.Errorf("a caption points at a table below")
+	}
+}
+
+// TestWriteOthers: more models' lists are overlaid and named.
+func TestWriteOthers(t *testing.T) {
+	in := MustInput(t)
+	other := MustInput(t).Neighbors
+	in.Name, in.Others = "cosine", []report.Lists{{Name: "llr", Neighbors: other}}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Lists of cosine, llr, overlaid") {
+		t.Errorf("report does not say which models are overlaid")
+	}
+	in.Others[0].Neighbors = &model.Neighbors{Ptr: []int64{0}}
+	if err := report.Write(&bytes.Buffer{}, in); err == nil {
+		t.Errorf("Write accepted other lists over different items")
+	}
+}
+
 // TestHistogramRounding is the case that made plotter.NewHist panic: a
 // value a rounding error below the maximum.
 func TestHistogramRounding(t *testing.T) {
@@ -98,46 +136,16 @@ func TestWriteMismatch(t *testing.T) {
 }
 
 // TestRenderInChromium opens the report in headless Chromium, as a person
-// would, and checks that every plot is an image the browser decoded.
+// would, and checks that every plot is an image the browser decoded and
+// that none is blank.
 func TestRenderInChromium(t *testing.T) {
-	bin := chromium(t)
-	dir := t.TempDir()
 	var buf bytes.Buffer
 	if err := report.Write(&buf, MustInput(t)); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "report.html"), buf.Bytes(), 0o644)
-	// The check script is added to a copy: the report itself has no script.
-	probe := strings.Replace(buf.String(), "</body>", `<script>
-window.addEventListener('load', () => {
-  const r = [...document.images].map(i => ({alt: i.alt, w: i.naturalWidth, h: i.naturalHeight, fig: i.parentElement.id}));
-  const pre = document.createElement('pre'); pre.id = 'check'; pre.textContent = JSON.stringify(r);
-  document.body.appendChild(pre);
-});
-</script></body>`, 1)
-	check := filepath.Join(dir, "check.html")
-	os.WriteFile(check, []byte(probe), 0o644)
-	args := append(chromiumFlags(t), "--virtual-time-budget=10000", "--dump-dom", "file://"+check)
-	out, err := exec.Command(bin, args...).Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	m := regexp.MustCompile(`<pre id="check">(.*?)</pre>`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("chromium did not run the check; DOM:\n%.2000s", out)
-	}
-	var imgs []struct {
-		Alt, Fig string
-		W, H     int
-	}
-	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(m[1]), "&quot;", `"`)), &imgs); err != nil {
-		t.Fatalf("parse %s: %v", m[1], err)
-	}
+	imgs := reporttest.Render(t, buf.Bytes())
 	want := map[string]bool{"plot-scores": false, "plot-lengths": false, "plot-bias": false, "plot-eval": false}
 	for _, im := range imgs {
-		if im.W < 300 || im.H < 150 {
-			t.Errorf("plot %s (%s) rendered %dx%d", im.Fig, im.Alt, im.W, im.H)
-		}
 		want[im.Fig] = true
 	}
 	for fig, seen := range want {
@@ -147,26 +155,11 @@ window.addEventListener('load', () => {
 	}
 	// A screenshot, kept with -keep, for a person to look at.
 	if *keep != "" {
-		shot := append(chromiumFlags(t), "--window-size=1200,4000", "--screenshot="+*keep, "file://"+filepath.Join(dir, "report.html"))
-		if out, err := exec.Command(bin, shot...).CombinedOutput(); err != nil {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "report.html"), buf.Bytes(), 0o644)
+		shot := append(reporttest.Flags(t), "--window-size=1200,4000", "--screenshot="+*keep, "file://"+filepath.Join(dir, "report.html"))
+		if out, err := exec.Command(reporttest.Chromium(t), shot...).CombinedOutput(); err != nil {
 			t.Fatalf("screenshot: %v\n%s", err, out)
 		}
 	}
-}
-
-func chromium(tb testing.TB) string {
-	tb.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	tb.Fatalf("chromium not found: install it (Debian: apt-get install -y chromium); 'make test' does so in CI")
-	return ""
-}
-
-func chromiumFlags(tb testing.TB) []string {
-	return []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + tb.TempDir()}
 }

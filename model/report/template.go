@@ -47,11 +47,16 @@ figure { margin: 1em 0; } figure img { max-width: 100%; } figcaption { color: #5
 {{if .In.Eval}}<h2>Evaluation</h2>
 <table id="eval">
 <tr><th>model</th><th>precision@k</th><th>recall@k</th><th>ndcg@k</th><th>map</th><th>map@k</th><th>coverage</th><th>mean popularity</th></tr>
-{{range .In.Eval}}<tr{{if .Best}} class="best"{{end}}><td>{{.Name}}{{if .Best}} (best){{end}}</td><td class="n">{{f4 .Precision}}</td><td class="n">{{f4 .Recall}}</td><td class="n">{{f4 .NDCG}}</td><td class="n">{{f4 .MAP}}</td><td class="n">{{f4 .MAPAtK}}</td><td class="n">{{pct .Coverage}}</td><td class="n">{{printf "%.1f" .MeanPopularity}}</td></tr>
+{{range .In.Eval}}<tr{{if .Best}} class="best"{{end}}><td>{{.Name}}{{if .Best}} (best){{end}}</td><td class="n">{{f4 .Precision}}</td><td class="n">{{f4 .Recall}}</td><td class="n">{{f4 .NDCG}}</td><td class="n">{{f4 .MAP}}</td><td class="n">{{f4 .MAPAtK}}</td><td class="n">{{pct .Coverage}}</td><td class="n">{{f4 .MeanPopularity}}</td></tr>
 {{end}}</table>
+{{with .Eval}}<figure id="{{.ID}}">
+<img class="plot" alt="{{.Title}}" src="{{.PNG}}">
+<figcaption>{{.Title}}. {{.Caption}}</figcaption>
+</figure>{{end}}
 {{end}}
 
 <h2>Plots</h2>
+{{if .In.Others}}<p class="small">Lists of {{.In.Name}}{{range .In.Others}}, {{.Name}}{{end}}, overlaid; the summary and sample lists are {{.In.Name}}'s.</p>{{end}}
 {{range .Plots}}<figure id="{{.ID}}">
 <img class="plot" alt="{{.Title}}" src="{{.PNG}}">
 <figcaption>{{.Title}}. {{.Caption}}</figcaption>

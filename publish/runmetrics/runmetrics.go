@@ -42,6 +42,9 @@ type Run struct {
 	Err       error     // nil if the run succeeded
 	ExitCode  int       // the process's exit code
 	Ended     time.Time // when the run ended
+	// DryRun marks a run that published nothing: it never counts as the
+	// last success, which alerts use to tell whether Redis is fresh.
+	DryRun bool
 	// Stages are the seconds spent in each stage.
 	Stages map[string]float64
 	// Counts are nil when the run failed before it had any.
@@ -76,7 +79,7 @@ func (r Run) Registry() *prometheus.Registry {
 	gauge("recopub_last_run_success", "1 if the last run published (or dry-ran) successfully, else 0.", success)
 	gauge("recopub_last_run_exit_code", "Exit code of the last run (0 ok, 1 failed, 2 usage, 3 locked, 4 input rejected).", float64(r.ExitCode))
 	gauge("recopub_last_run_timestamp_seconds", "When the last run ended.", float64(r.Ended.Unix()))
-	if r.Err == nil {
+	if r.published() {
 		gauge(LastSuccess, "When the last successful run ended.", float64(r.Ended.Unix()))
 	}
 	vec := func(name, help, label string, values map[string]float64) {
@@ -108,12 +111,16 @@ func (r Run) Registry() *prometheus.Registry {
 	return reg
 }
 
+// published says whether r made a version live (or would have, for
+// callers that do not report versions): a successful run that is not dry.
+func (r Run) published() bool { return r.Err == nil && !r.DryRun }
+
 // WriteTextfile writes r's metrics to path for node_exporter's textfile
-// collector, replacing the file atomically. A failed run keeps the last
-// success timestamp of the file it replaces.
+// collector, replacing the file atomically. A failed or dry run keeps the
+// last success timestamp of the file it replaces.
 func WriteTextfile(path string, r Run) error {
 	reg := r.Registry()
-	if r.Err != nil {
+	if !r.published() {
 		if t, ok := lastSuccess(path, r.Namespace); ok {
 			g := prometheus.NewGauge(prometheus.GaugeOpts{
 				Name: LastSuccess, Help: "When the last successful run ended.",
@@ -163,14 +170,14 @@ func lastSuccess(path, namespace string) (float64, bool) {
 
 // Push sends r's metrics to the Pushgateway at gateway under job Job: a
 // success replaces the group (PUT), a failure only the metrics it has
-// (POST), so the last success timestamp survives.
+// (POST), so the last success timestamp survives; so does a dry run.
 func Push(ctx context.Context, client *http.Client, gateway string, r Run) error {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	p := push.New(gateway, Job).Gatherer(r.Registry()).Client(client)
 	var err error
-	if r.Err == nil {
+	if r.published() {
 		err = p.PushContext(ctx)
 	} else {
 		err = p.AddContext(ctx)

@@ -111,3 +111,41 @@ func TestPush(t *testing.T) {
 		t.Errorf("push to a failing gateway: %v (must fail without the password)", err)
 	}
 }
+
+// TestDryRunIsNotASuccess: a dry run published nothing, so it must not
+// move the last success timestamp that freshness alerts watch, neither in
+// the textfile nor at the Pushgateway (POST keeps the group's other
+// metrics; PUT would replace them).
+func TestDryRunIsNotASuccess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "recopub.prom")
+	if err := runmetrics.WriteTextfile(path, runmetrics.Run{Namespace: "reco", Ended: time.Unix(1000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	dry := runmetrics.Run{Namespace: "reco", Ended: time.Unix(2000, 0), DryRun: true}
+	if err := runmetrics.WriteTextfile(path, dry); err != nil {
+		t.Fatal(err)
+	}
+	got := parse(t, path)
+	if got, want := got[runmetrics.LastSuccess], 1000.0; got != want {
+		t.Errorf("after a dry run %s = %v, want %v", runmetrics.LastSuccess, got, want)
+	}
+	if got, want := got["recopub_last_run_timestamp_seconds"], 2000.0; got != want {
+		t.Errorf("after a dry run last_run_timestamp = %v, want %v", got, want)
+	}
+
+	var methods []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(b), runmetrics.LastSuccess) {
+			t.Errorf("dry run pushed %s", runmetrics.LastSuccess)
+		}
+		methods = append(methods, r.Method)
+	}))
+	defer gw.Close()
+	if err := runmetrics.Push(context.Background(), nil, gw.URL, dry); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(methods, ","), "POST"; got != want {
+		t.Errorf("dry run pushed with %q, want %q", got, want)
+	}
+}
