@@ -43,8 +43,6 @@ func (c *reportCommand) Run(ctx context.Context, args []string) error {
 		return usagef("--compare wants two or more model directories, got %d", len(dirs))
 	}
 	if err := c.compare(ctx, dirs, *out, *samples); err != nil {
-		// Main.Run prints usage errors only; the others are printed here.
-		fmt.Fprintf(c.m.Stderr, "recopub report: %v\n", err)
 		return err
 	}
 	fmt.Fprintf(c.m.Stdout, "wrote %s comparing %d runs\n", *out, len(dirs))
