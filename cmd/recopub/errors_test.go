@@ -59,6 +59,7 @@ func TestEveryCommandReportsItsError(t *testing.T) {
 		{"import-csv", []string{"import-csv", "--format", "groceries", "--in", filepath.Join(tmp, "missing.csv"), "--out", filepath.Join(tmp, "x.parquet")}, exitFailed, "missing.csv"},
 		{"serve", []string{"serve", "--addr", busy.Addr().String(), "--redis", refused}, exitFailed, "address already in use"},
 		{"config", []string{"config", "--print", "--config", filepath.Join(tmp, "missing.yaml")}, exitUsage, "missing.yaml"},
+		{"report", []string{"report", "--compare", filepath.Join(tmp, "missing-a"), filepath.Join(tmp, "missing-b")}, exitRejected, "manifest.json"},
 		{"unknown", []string{"nope"}, exitUsage, `unknown command "nope"`},
 	}
 	for _, tt := range tests {
