@@ -16,6 +16,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/recopub/recopub/publish/keyid"
 )
 
 // A model directory holds one model as files, so that it can be inspected
@@ -345,7 +347,8 @@ type ModelDir struct {
 
 // ReadModelDir opens a model directory and checks every row: lists and
 // users must be consecutive, ranks run 1, 2, ... within a list, no member
-// or field repeats, scores are numbers. Once it returns, reading the
+// or field repeats, scores are numbers, and item and user ids follow
+// package keyid (docs/warehouse/README.md lists the rules). Once it returns, reading the
 // files again only fails if they change or the disk does.
 func ReadModelDir(dir string) (*ModelDir, error) {
 	d := &ModelDir{Dir: dir}
@@ -499,11 +502,17 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 		x.seen[key] = true
 		x.family, x.item, x.rank = r.Family, r.Item, 1
 		clear(x.members)
+		if err := checkListID(r.Family, r.Item); err != nil {
+			return fmt.Errorf("row %d: item of family %q: %w", row, r.Family, err)
+		}
 	case r.Rank != x.rank+1 || r.Family != x.family || r.Item != x.item:
 		return fmt.Errorf("row %d: family %q item %q rank %d follows family %q item %q rank %d; want ranks 1, 2, ... within each list, its rows consecutive",
 			row, r.Family, r.Item, r.Rank, x.family, x.item, x.rank)
 	default:
 		x.rank++
+	}
+	if err := keyid.Check(r.Neighbor); err != nil {
+		return fmt.Errorf("row %d: neighbour in the list of family %q item %q: %w", row, r.Family, r.Item, err)
 	}
 	if x.members[r.Neighbor] {
 		return fmt.Errorf("row %d: neighbour %q appears twice in the list of family %q item %q", row, r.Neighbor, r.Family, r.Item)
@@ -513,6 +522,18 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 		return fmt.Errorf("row %d: score is NaN", row)
 	}
 	return nil
+}
+
+// checkListID applies the id rule of package keyid, which ingest applies
+// to every item and user id, to the id of a list: recopub's client and
+// HTTP API refuse ids that break it, so a list published under such an id
+// could never be read. A family's single list (pop) has the empty id, and
+// a segment list's id is made of profile values, not an item or user id.
+func checkListID(family, id string) error {
+	if family == FamilyPopular || family == FamilySegment {
+		return nil
+	}
+	return keyid.Check(id)
 }
 
 // hashIndexer checks the rows of features.parquet as they are scanned.
@@ -529,6 +550,9 @@ func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error)
 	if row == 0 || user != x.user {
 		if x.seen[user] {
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
+		}
+		if err := keyid.Check(user); err != nil {
+			return false, fmt.Errorf("row %d: user: %w", row, err)
 		}
 		x.seen[user] = true
 		x.user, isNew = user, true
