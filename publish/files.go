@@ -430,6 +430,9 @@ func (d *ModelDir) openNeighbors() ([]Family, error) {
 				if slices.ContainsFunc(fams, func(f Family) bool { return f.Name == r.Family }) {
 					return fmt.Errorf("row %d: family %q again after %q (rows of a family must be consecutive)", row, r.Family, cur.family)
 				}
+				if err := checkFamily(r.Family); err != nil {
+					return fmt.Errorf("row %d: %w", row, err)
+				}
 				cur = &fileLists{f: cf, family: r.Family}
 				fams = append(fams, Family{Name: r.Family, Lists: cur})
 			}
@@ -534,6 +537,20 @@ func checkListID(family, id string) error {
 		return nil
 	}
 	return keyid.Check(id)
+}
+
+// checkFamily refuses family names that would spell keys outside the
+// version's lists: none, the feature hashes' "user", or one that breaks
+// the id rule (a glob character would make gc and tools match keys of
+// other families).
+func checkFamily(family string) error {
+	if family == FamilyUser {
+		return fmt.Errorf("family %q is the feature hashes' key family; lists cannot use it", family)
+	}
+	if err := keyid.Check(family); err != nil {
+		return fmt.Errorf("family: %w", err)
+	}
+	return nil
 }
 
 // hashIndexer checks the rows of features.parquet as they are scanned.

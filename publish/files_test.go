@@ -322,6 +322,12 @@ func TestReadModelDirRejects(t *testing.T) {
 		{"user id breaks keyid", func(t *testing.T, dir string) {
 			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U\u202e2", "a", "1"}})
 		}, "row 1: user: invalid id"},
+		{"family user", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("user", "U1", "b", 1)})
+		}, `family "user" is the feature hashes'`},
+		{"empty family", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("", "a", "b", 1)})
+		}, "family: invalid id: empty"},
 		{"field twice", func(t *testing.T, dir string) {
 			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U1", "a", "2"}})
 		}, `field "a" appears twice`},
