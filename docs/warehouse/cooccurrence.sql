@@ -10,7 +10,8 @@
 -- keep only some events, as `run --event-weights` does, filter `events`.
 --
 -- Output columns: family, item, neighbor, score, rank, co_count; sorted by
--- family, item, rank, which is the order the file must keep.
+-- family, item, rank, which is the order the file must keep. co_count is
+-- c_ij for sim rows and c_j for pop rows, as recopub writes it.
 --
 -- The scores are bit-for-bit recopub's (model/metric.go), so ties come out
 -- as recopub's and are broken the same way, by ascending neighbour id in
@@ -88,7 +89,7 @@ FROM ranked r CROSS JOIN params pr
 WHERE r.pos <= pr.top_n
 UNION ALL
 SELECT 'pop' AS family, '' AS item, p.item AS neighbor, 1e0 * p.n AS score,
-  p.pos AS rank, CAST(NULL AS BIGINT) AS co_count
+  p.pos AS rank, p.n AS co_count
 FROM popular p CROSS JOIN params pr
 WHERE p.pos <= pr.top_n
 ORDER BY family, item, rank
