@@ -16,6 +16,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/recopub/recopub/publish/keyid"
 )
 
 // A model directory holds one model as files, so that it can be inspected
@@ -350,7 +352,8 @@ type ModelDir struct {
 
 // ReadModelDir opens a model directory and checks every row: lists and
 // users must be consecutive, ranks run 1, 2, ... within a list, no member
-// or field repeats, scores are numbers. Once it returns, reading the
+// or field repeats, scores are numbers, and item and user ids follow
+// package keyid (docs/warehouse/README.md lists the rules). Once it returns, reading the
 // files again only fails if they change or the disk does.
 func ReadModelDir(dir string) (*ModelDir, error) {
 	d := &ModelDir{Dir: dir}
@@ -432,6 +435,9 @@ func (d *ModelDir) openNeighbors() ([]Family, error) {
 				if slices.ContainsFunc(fams, func(f Family) bool { return f.Name == r.Family }) {
 					return fmt.Errorf("row %d: family %q again after %q (rows of a family must be consecutive)", row, r.Family, cur.family)
 				}
+				if err := checkFamily(r.Family); err != nil {
+					return fmt.Errorf("row %d: %w", row, err)
+				}
 				cur = &fileLists{f: cf, family: r.Family}
 				fams = append(fams, Family{Name: r.Family, Lists: cur})
 			}
@@ -504,11 +510,17 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 		x.seen[key] = true
 		x.family, x.item, x.rank = r.Family, r.Item, 1
 		clear(x.members)
+		if err := checkListID(r.Family, r.Item); err != nil {
+			return fmt.Errorf("row %d: item of family %q: %w", row, r.Family, err)
+		}
 	case r.Rank != x.rank+1 || r.Family != x.family || r.Item != x.item:
 		return fmt.Errorf("row %d: family %q item %q rank %d follows family %q item %q rank %d; want ranks 1, 2, ... within each list, its rows consecutive",
 			row, r.Family, r.Item, r.Rank, x.family, x.item, x.rank)
 	default:
 		x.rank++
+	}
+	if err := keyid.Check(r.Neighbor); err != nil {
+		return fmt.Errorf("row %d: neighbour in the list of family %q item %q: %w", row, r.Family, r.Item, err)
 	}
 	if x.members[r.Neighbor] {
 		return fmt.Errorf("row %d: neighbour %q appears twice in the list of family %q item %q", row, r.Neighbor, r.Family, r.Item)
@@ -516,6 +528,32 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 	x.members[r.Neighbor] = true
 	if r.Score != r.Score {
 		return fmt.Errorf("row %d: score is NaN", row)
+	}
+	return nil
+}
+
+// checkListID applies the id rule of package keyid, which ingest applies
+// to every item and user id, to the id of a list: recopub's client and
+// HTTP API refuse ids that break it, so a list published under such an id
+// could never be read. A family's single list (pop) has the empty id, and
+// a segment list's id is made of profile values, not an item or user id.
+func checkListID(family, id string) error {
+	if family == FamilyPopular || family == FamilySegment {
+		return nil
+	}
+	return keyid.Check(id)
+}
+
+// checkFamily refuses family names that would spell keys outside the
+// version's lists: none, the feature hashes' "user", or one that breaks
+// the id rule (a glob character would make gc and tools match keys of
+// other families).
+func checkFamily(family string) error {
+	if family == FamilyUser {
+		return fmt.Errorf("family %q is the feature hashes' key family; lists cannot use it", family)
+	}
+	if err := keyid.Check(family); err != nil {
+		return fmt.Errorf("family: %w", err)
 	}
 	return nil
 }
@@ -534,6 +572,9 @@ func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error)
 	if row == 0 || user != x.user {
 		if x.seen[user] {
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
+		}
+		if err := keyid.Check(user); err != nil {
+			return false, fmt.Errorf("row %d: user: %w", row, err)
 		}
 		x.seen[user] = true
 		x.user, isNew = user, true

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -15,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/recopub/recopub/publish/keyid"
 )
 
 // memLists is an in-memory CountedLists.
@@ -304,6 +307,27 @@ func TestReadModelDirRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "LZ4_RAW"},
+		{"neighbour id breaks keyid", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("sim", "a", "b", 1), nb("sim", "a", "c*", 2)})
+		}, `neighbour in the list of family "sim" item "a": invalid id "c*"`},
+		{"empty neighbour", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("pop", "", "", 1)})
+		}, "invalid id: empty"},
+		{"list id breaks keyid", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("sim", "a\x01", "b", 1)})
+		}, `item of family "sim": invalid id`},
+		{"empty list id", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("sim", "", "b", 1)})
+		}, `item of family "sim": invalid id: empty`},
+		{"user id breaks keyid", func(t *testing.T, dir string) {
+			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U\u202e2", "a", "1"}})
+		}, "row 1: user: invalid id"},
+		{"family user", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("user", "U1", "b", 1)})
+		}, `family "user" is the feature hashes'`},
+		{"empty family", func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{nb("", "a", "b", 1)})
+		}, "family: invalid id: empty"},
 		{"field twice", func(t *testing.T, dir string) {
 			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U1", "a", "2"}})
 		}, `field "a" appears twice`},
@@ -398,9 +422,41 @@ func FuzzModelDirRoundTrip(f *testing.F) {
 			hs = append(hs, h)
 		}
 		m := &Model{Families: []Family{{Name: "sim", Lists: sim}}, Users: hs}
+		if !validIDs(sim.lists) {
+			// ReadModelDir refuses what the client could not read.
+			dir := t.TempDir()
+			if _, err := (&ModelWriter{Dir: dir, RowGroupRows: 3}).Write(context.Background(), m, nil); err != nil {
+				t.Fatal(err)
+			}
+			d, err := ReadModelDir(dir)
+			if err == nil {
+				d.Close()
+				t.Fatal("ReadModelDir accepted ids that break keyid")
+			}
+			if !errors.Is(err, keyid.ErrInvalid) {
+				t.Fatalf("ReadModelDir: %v, want keyid.ErrInvalid", err)
+			}
+			return
+		}
 		d := MustRoundTrip(t, m, 3)
 		sameModel(t, d.Model, m)
 	})
+}
+
+// validIDs reports whether every list id and member of ls follows keyid;
+// the fuzzed hashes take the lists' ids.
+func validIDs(ls []List) bool {
+	for _, l := range ls {
+		if !keyid.Valid(l.ID) {
+			return false
+		}
+		for _, m := range l.Members {
+			if !keyid.Valid(m) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // BenchmarkModelDirLists reads every list the way the Writer's workers
