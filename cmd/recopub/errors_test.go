@@ -44,7 +44,7 @@ func TestEveryCommandReportsItsError(t *testing.T) {
 		msg  string // in stderr, once
 	}{
 		{"gen", []string{"gen", "--out", filepath.Join(notADir, "out"), "--users", "10", "--items", "10", "--events", "100"}, exitFailed, "not a directory"},
-		{"gen usage", []string{"gen", "--users", "x"}, exitUsage, "invalid value"},
+		{"gen usage", []string{"gen", "--users", "x"}, exitUsage, `--users "x": want an integer`},
 		{"run", []string{"run", "--events", "/nonexistent/x.parquet", "--dry-run"}, exitRejected, "no such file or directory"},
 		{"run refused", []string{"run", "--events", events, "--redis", refused}, exitFailed, "connection refused"},
 		{"run usage", []string{"run", "--events", events, "--metric", "nope"}, exitUsage, "unknown metric"},

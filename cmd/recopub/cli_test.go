@@ -1,0 +1,94 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// TestUsageErrorsAreOneLine: a mistake on the command line is answered
+// with one line on stderr naming it, the closest valid names and the
+// command's help, never the whole usage.
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown command", []string{"simlar", "P1"}, []string{`unknown command "simlar"`, `did you mean "similar"?`, `run 'recopub -h'`}},
+		{"unknown flag", []string{"run", "--events", "x", "--itemcol", "p"}, []string{"unknown flag --itemcol", "did you mean --item-col?", "run 'recopub run -h'"}},
+		{"unknown value", []string{"run", "--events", "x", "--metric", "cosin"}, []string{`--metric "cosin"`, `did you mean "cosine"?`, "run 'recopub run -h'"}},
+		{"bad integer", []string{"similar", "P1", "-n", "ten"}, []string{`--n "ten": want an integer`, "run 'recopub similar -h'"}},
+		{"bad duration", []string{"gc", "--grace", "15"}, []string{`--grace "15": want a duration`, "run 'recopub gc -h'"}},
+		{"missing value", []string{"recommend", "U1", "--exclude"}, []string{"--exclude needs a value", "run 'recopub recommend -h'"}},
+		{"bad log level", []string{"serve", "--log-level", "inf"}, []string{`--log-level "inf"`, `did you mean "info"?`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			if n := strings.Count(stderr, "\n"); n != 1 {
+				t.Errorf("stderr has %d lines, want 1:\n%s", n, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestHelpOnStdout: -h, --help and 'recopub help CMD' print the command's
+// flags on stdout, grouped, and exit 0.
+func TestHelpOnStdout(t *testing.T) {
+	for _, args := range [][]string{{"run", "-h"}, {"run", "--help"}, {"help", "run"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, stdout, stderr := run(t, args...)
+			if code != exitOK || stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+			}
+			last := -1
+			for _, w := range []string{"Usage: recopub run", "\nInput:\n", "  --events ", "\nModel:\n", "  --metric ", "\nOutput:\n", "  --out ",
+				"\nRedis:\n", "  --redis ", "\nOperations:\n", "  --keep "} {
+				i := strings.Index(stdout, w)
+				if i <= last {
+					t.Errorf("help has %q at %d, want it after %d:\n%s", w, i, last, stdout)
+				}
+				last = i
+			}
+		})
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		if code, stdout, _ := run(t, args...); code != exitOK || !strings.Contains(stdout, "Commands:") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, stdout)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		code, stdout, stderr := run(t, arg)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", arg, code, stderr)
+		}
+		for _, w := range []string{"recopub ", "revision: ", "go: " + runtime.Version()} {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("%s: stdout lacks %q:\n%s", arg, w, stdout)
+			}
+		}
+	}
+	bi := &debug.BuildInfo{GoVersion: "go1.99", Main: debug.Module{Path: "github.com/recopub/recopub", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "true"}}}
+	var b strings.Builder
+	readBuildInfo(bi).write(&b)
+	if got, want := b.String(), "recopub v1.2.3\nrevision: abc123 (modified)\ngo: go1.99\n"; got != want {
+		t.Errorf("version:\n%s\nwant:\n%s", got, want)
+	}
+}
