@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -90,5 +92,24 @@ func TestVersion(t *testing.T) {
 	readBuildInfo(bi).write(&b)
 	if got, want := b.String(), "recopub v1.2.3\nrevision: abc123 (modified)\ngo: go1.99\n"; got != want {
 		t.Errorf("version:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestServeStartupUnreachable: serve starts without Redis (healthz says
+// 503) and logs the same "unreachable" sentence as every other command.
+func TestServeStartupUnreachable(t *testing.T) {
+	refused := refusedURL(t)
+	var stderr syncBuffer
+	m := &Main{Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--redis", refused}) }()
+	waitUntil(t, "serving", func() bool { return strings.Contains(stderr.String(), `"msg":"serving"`) })
+	cancel()
+	<-done
+	want := "Redis at " + strings.TrimSuffix(strings.TrimPrefix(refused, "redis://"), "/0") +
+		" is unreachable (connection refused); is redis-server running? check --redis / REDIS_URL"
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, stderr.String())
 	}
 }
