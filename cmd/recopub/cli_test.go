@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/recopub/recopub/publish"
+	"github.com/recopub/recopub/publish/redistest"
 )
 
 // TestUsageErrorsAreOneLine: a mistake on the command line is answered
@@ -111,5 +115,60 @@ func TestServeStartupUnreachable(t *testing.T) {
 		" is unreachable (connection refused); is redis-server running? check --redis / REDIS_URL"
 	if !strings.Contains(stderr.String(), want) {
 		t.Errorf("log lacks %q:\n%s", want, stderr.String())
+	}
+}
+
+// TestReadCommandsJSON: every read command takes --json and prints the
+// shape of its HTTP API answer.
+func TestReadCommandsJSON(t *testing.T) {
+	rs := redistest.Start(t)
+	res, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), serveModel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args  []string
+		check func(t *testing.T, got map[string]any)
+	}{
+		{[]string{"similar", "a", "-n", "2"}, func(t *testing.T, got map[string]any) {
+			items, _ := got["items"].([]any)
+			if got["item"] != "a" || len(items) != 2 || items[0].(map[string]any)["item"] != "b" {
+				t.Errorf("similar: %v", got)
+			}
+		}},
+		{[]string{"user", "alice"}, func(t *testing.T, got map[string]any) {
+			f, _ := got["features"].(map[string]any)
+			if got["user"] != "alice" || f["membership_status"] != "gold" {
+				t.Errorf("user: %v", got)
+			}
+		}},
+		{[]string{"versions"}, func(t *testing.T, got map[string]any) {
+			vs, _ := got["versions"].([]any)
+			if got["live"] != res.Version || len(vs) != 1 || vs[0].(map[string]any)["id"] != res.Version {
+				t.Errorf("versions: %v", got)
+			}
+		}},
+		{[]string{"recommend", "alice", "-n", "2"}, func(t *testing.T, got map[string]any) {
+			items, _ := got["items"].([]any)
+			if len(items) != 2 {
+				t.Errorf("recommend: %v", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			code, stdout, stderr := run(t, append(tt.args, "--json", "--redis", rs.URL())...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("stdout is not JSON (%v):\n%s", err, stdout)
+			}
+			if got["version"] != nil && got["version"] != res.Version {
+				t.Errorf("version %v, want %s", got["version"], res.Version)
+			}
+			tt.check(t, got)
+		})
 	}
 }
