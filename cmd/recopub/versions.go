@@ -35,9 +35,9 @@ func (c *versionsCommand) Run(ctx context.Context, args []string) error {
 				lists += n
 			}
 			if *asJSON {
-			return printVersionsJSON(c.m.Stdout, vs)
-		}
-		fmt.Fprintf(c.m.Stdout, "%-24s %-9s %-20s %10d %10d%s\n", v.ID, v.Status, v.CreatedAt.Format(time.DateTime), lists, v.Hashes, live)
+				return printVersionsJSON(c.m.Stdout, vs)
+			}
+			fmt.Fprintf(c.m.Stdout, "%-24s %-9s %-20s %10d %10d%s\n", v.ID, v.Status, v.CreatedAt.Format(time.DateTime), lists, v.Hashes, live)
 		}
 		return nil
 	})
