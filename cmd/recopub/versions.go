@@ -34,9 +34,6 @@ func (c *versionsCommand) Run(ctx context.Context, args []string) error {
 			for _, n := range v.Lists {
 				lists += n
 			}
-			if *asJSON {
-				return printVersionsJSON(c.m.Stdout, vs)
-			}
 			fmt.Fprintf(c.m.Stdout, "%-24s %-9s %-20s %10d %10d%s\n", v.ID, v.Status, v.CreatedAt.Format(time.DateTime), lists, v.Hashes, live)
 		}
 		return nil
