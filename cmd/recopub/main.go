@@ -199,18 +199,17 @@ func (m *Main) exitCodeOf(err error) int {
 	return exitFailed
 }
 
-// newLogger logs to stderr: text on a terminal, JSON otherwise (for log
-// collectors of schedulers).
+// newLogger logs to stderr: text for a person on a terminal, JSON
+// otherwise (for log collectors of schedulers); see logs.go.
 func (m *Main) newLogger(level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error%s", level, didYouMean(level, flagChoices["log-level"]()))
 	}
-	opts := &slog.HandlerOptions{Level: lv}
 	if isTerminal(m.Stderr) {
-		return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+		return slog.New(newHumanHandler(m.Stderr, lv)), nil
 	}
-	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+	return slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: lv, ReplaceAttr: replaceAttr})), nil
 }
 
 func isTerminal(w io.Writer) bool {
