@@ -101,7 +101,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		if ctx.Err() != nil {
 			return nil, nil, err
 		}
-		return nil, nil, rejectedError{f.columnError(fmt.Errorf("ingest: %w", err))}
+		return nil, nil, rejectedError{f.columnError(foldFileErrors(fmt.Errorf("ingest: %w", err)))}
 	}
 	stages["ingest"] = time.Since(t).Seconds()
 	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
@@ -121,7 +121,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 	t = time.Now()
 	profiles, err := features.LoadProfiles(ctx, features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
 	if err != nil {
-		return nil, nil, rejectedError{f.profileError(fmt.Errorf("profiles: %w", err))}
+		return nil, nil, rejectedError{f.profileError(foldFileErrors(fmt.Errorf("profiles: %w", err)))}
 	}
 	if err := f.checkProfileCols(profiles); err != nil {
 		return nil, nil, rejectedError{err}
