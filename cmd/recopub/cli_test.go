@@ -28,6 +28,10 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		{"bad integer", []string{"similar", "P1", "-n", "ten"}, []string{`--n "ten": want an integer`, "run 'recopub similar -h'"}},
 		{"bad duration", []string{"gc", "--grace", "15"}, []string{`--grace "15": want a duration`, "run 'recopub gc -h'"}},
 		{"missing value", []string{"recommend", "U1", "--exclude"}, []string{"--exclude needs a value", "run 'recopub recommend -h'"}},
+		{"eval metric", []string{"eval", "--events", "x", "--metric", "llr,cosin"}, []string{`--metric "cosin"`, `did you mean "cosine"?`, "run 'recopub eval -h'"}},
+		{"eval split", []string{"eval", "--events", "x", "--split", "user-strat"}, []string{`--split "user-strat"`, `did you mean "user-stratified"?`}},
+		{"features target", []string{"run", "--events", "x", "--features-target", "lve"}, []string{`--features-target "lve"`, `did you mean "live"?`}},
+		{"out format", []string{"run", "--events", "x", "--dry-run", "--out", "d", "--out-format", "parq"}, []string{`--out-format "parq"`, `did you mean "parquet"?`}},
 		{"bad log level", []string{"serve", "--log-level", "inf"}, []string{`--log-level "inf"`, `did you mean "info"?`}},
 	}
 	for _, tt := range tests {

@@ -139,12 +139,12 @@ func (c *evalCommand) validate() error {
 	for _, name := range splitList(c.metrics) {
 		m, err := model.ParseMetric(name)
 		if err != nil {
-			return usagef("--metric: %v", err)
+			return badValue("eval", "metric", name, err)
 		}
 		c.metricList = append(c.metricList, m)
 	}
 	if c.splitOpt.Mode, err = model.ParseSplitMode(c.split); err != nil {
-		return usagef("--split: %v", err)
+		return badValue("eval", "split", c.split, err)
 	}
 	if c.aff, err = model.ParseAffinity(c.affinity); err != nil {
 		return usagef("--affinity: %v", err)

@@ -103,7 +103,17 @@ var flagChoices = map[string]func() []string{
 		}
 		return names
 	},
-	"out-format": func() []string { return []string{"parquet", "csv"} },
+	"split": func() []string {
+		var names []string
+		for i := model.SplitMode(0); ; i++ {
+			if m, err := model.ParseSplitMode(i.String()); err != nil || m != i {
+				return names
+			}
+			names = append(names, i.String())
+		}
+	},
+	"features-target": func() []string { return slices.Clone(featuresTargetNames) },
+	"out-format":      func() []string { return []string{"parquet", "csv"} },
 	"log-level":  func() []string { return []string{"debug", "info", "warn", "error"} },
 }
 
@@ -168,4 +178,14 @@ func expected(f *flag.Flag, err error) string {
 		return "want a duration such as 90s, 15m or 2h"
 	}
 	return err.Error()
+}
+
+// badValue is a flag value refused after parsing: one line naming the
+// flag and value, why, the closest valid names and the command's help.
+func badValue(cmd, name, value string, err error) error {
+	var dym string
+	if choices, ok := flagChoices[name]; ok {
+		dym = didYouMean(value, choices())
+	}
+	return usagef("--%s %q: %v%s; run 'recopub %s -h'", name, value, err, dym, cmd)
 }
