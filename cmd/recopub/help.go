@@ -114,7 +114,7 @@ var flagChoices = map[string]func() []string{
 	},
 	"features-target": func() []string { return slices.Clone(featuresTargetNames) },
 	"out-format":      func() []string { return []string{"parquet", "csv"} },
-	"log-level":  func() []string { return []string{"debug", "info", "warn", "error"} },
+	"log-level":       func() []string { return []string{"debug", "info", "warn", "error"} },
 }
 
 // flagError turns an error of fs.Parse into one line naming the flag or
