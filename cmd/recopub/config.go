@@ -291,7 +291,9 @@ func (c *configCommand) Run(ctx context.Context, args []string) error {
 	rc := &runCommand{m: c.m}
 	fs := rc.flags()
 	fs.Init("recopub config", flag.ContinueOnError)
-	fs.Usage = func() { printHelp(c.m.Stdout, fs, "config --print [--config FILE] [--set key=value ...] [any flag of run]") }
+	fs.Usage = func() {
+		printHelp(c.m.Stdout, fs, "config --print [--config FILE] [--set key=value ...] [any flag of run]")
+	}
 	printIt := fs.Bool("print", false, "print the merged configuration (the Redis URL without its password); --config reads it back")
 	if _, err := parse(fs, args); err != nil {
 		return err
