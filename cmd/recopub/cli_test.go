@@ -75,6 +75,15 @@ func TestHelpOnStdout(t *testing.T) {
 			}
 		})
 	}
+	for _, name := range commandNames() {
+		if name == "help" {
+			continue
+		}
+		code, stdout, stderr := run(t, name, "-h")
+		if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "Usage: recopub "+name) {
+			t.Errorf("%s -h: exit %d, stderr %q, stdout %.60q", name, code, stderr, stdout)
+		}
+	}
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
 		if code, stdout, _ := run(t, args...); code != exitOK || !strings.Contains(stdout, "Commands:") {
 			t.Errorf("%v: exit %d, stdout %q", args, code, stdout)
