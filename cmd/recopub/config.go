@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -77,7 +79,7 @@ func (s *stringList) reset() { *s = nil }
 // apply merges the configuration into fs, lowest precedence first: the
 // flags' defaults, the file, RECOPUB_<SECTION>_<KEY> and REDIS_URL, then
 // --set and the plain flags given on the command line.
-func (c *configFlags) apply(fs *flag.FlagSet, getenv func(string) string) error {
+func (c *configFlags) apply(fs *flag.FlagSet, getenv func(string) string, environ func() []string) error {
 	explicit := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	keys := configKeys()
@@ -90,13 +92,15 @@ func (c *configFlags) apply(fs *flag.FlagSet, getenv func(string) string) error 
 			return err
 		}
 	}
+	if err := checkEnviron(environ, keys); err != nil {
+		return err
+	}
 	env := make(map[string][]string)
 	if v := getenv("REDIS_URL"); v != "" {
 		env["redis.url"] = []string{v}
 	}
 	for key := range keys {
-		name := "RECOPUB_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
-		if v := getenv(name); v != "" {
+		if v := getenv(envName(key)); v != "" {
 			env[key] = []string{v}
 		}
 	}
@@ -114,12 +118,56 @@ func (c *configFlags) apply(fs *flag.FlagSet, getenv func(string) string) error 
 	return setAll(fs, keys, sets, nil, "--set")
 }
 
+// envName is the environment variable of a config key:
+// model.top_n is RECOPUB_MODEL_TOP_N.
+func envName(key string) string {
+	return "RECOPUB_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+}
+
+// envNotConfig are RECOPUB_ variables that are not configuration of a
+// run: the notebooks' and the benchmarks' settings.
+var envNotConfig = []string{"RECOPUB_ROOT", "RECOPUB_BENCH_", "RECOPUB_PEER_", "RECOPUB_TEST_"}
+
+// checkEnviron refuses a RECOPUB_ variable that names no config key: a
+// misspelled RECOPUB_MODEL_TOPN=3 would otherwise be ignored silently.
+func checkEnviron(environ func() []string, keys map[string]string) error {
+	if environ == nil {
+		return nil
+	}
+	var names []string
+	for key := range keys {
+		names = append(names, envName(key))
+	}
+	for _, kv := range environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "RECOPUB_") || slices.Contains(names, name) ||
+			slices.ContainsFunc(envNotConfig, func(p string) bool { return name == p || strings.HasSuffix(p, "_") && strings.HasPrefix(name, p) }) {
+			continue
+		}
+		// Compared without the common RECOPUB_, which would make any two
+		// names look alike.
+		var short []string
+		for _, n := range names {
+			short = append(short, strings.TrimPrefix(n, "RECOPUB_"))
+		}
+		var hint string
+		if s := suggest(strings.TrimPrefix(name, "RECOPUB_"), short); len(s) > 0 {
+			hint = fmt.Sprintf("; did you mean %q?", "RECOPUB_"+s[0])
+		}
+		return usagef("environment: unknown variable %s%s (RECOPUB_<SECTION>_<KEY> of a config key; see 'recopub config --print')",
+			name, hint)
+	}
+	return nil
+}
+
 // setAll sets each key's flag unless it was given on the command line.
+// An empty value of a flag whose default is empty leaves it unset, as
+// config --print writes it.
 func setAll(fs *flag.FlagSet, keys map[string]string, vals map[string][]string, explicit map[string]bool, source string) error {
 	for _, key := range slices.Sorted(maps.Keys(vals)) {
 		name, ok := keys[key]
 		if !ok {
-			return usagef("%s: unknown key %q; %s", source, key, allowedKeys(keys, key))
+			return usagef("%s: unknown key %q%s; %s", source, key, didYouMean(key, slices.Collect(maps.Keys(keys))), allowedKeys(keys, key))
 		}
 		if explicit[name] {
 			continue
@@ -129,8 +177,18 @@ func setAll(fs *flag.FlagSet, keys map[string]string, vals map[string][]string, 
 			r.reset()
 		}
 		for _, v := range vals[key] {
+			if v == "" && f.DefValue == "" {
+				continue
+			}
 			if err := fs.Set(name, v); err != nil {
-				return usagef("%s: key %s: bad value %q: %v", source, key, v, err)
+				what := "key " + key
+				switch source {
+				case "environment":
+					return usagef("%s=%s: %s", envName(key), v, expected(f, err))
+				case "--set":
+					return usagef("--set %s=%s: %s", key, v, expected(f, err))
+				}
+				return usagef("%s: %s: bad value %q: %s", source, what, v, expected(f, err))
 			}
 		}
 	}
@@ -220,6 +278,8 @@ func scalar(v any) (string, error) {
 		return strconv.Itoa(t), nil
 	case float64:
 		return strconv.FormatFloat(t, 'g', -1, 64), nil
+	case time.Time: // YAML reads 2026-11-25 unquoted as a timestamp
+		return t.Format(time.RFC3339Nano), nil
 	}
 	return "", errors.New("want a string, number or boolean")
 }
@@ -230,34 +290,21 @@ type configCommand struct{ m *Main }
 func (c *configCommand) Run(ctx context.Context, args []string) error {
 	rc := &runCommand{m: c.m}
 	fs := rc.flags()
-	printIt := fs.Bool("print", false, "print the merged configuration (passwords redacted)")
+	fs.Init("recopub config", flag.ContinueOnError)
+	fs.Usage = func() {
+		printHelp(c.m.Stdout, fs, "config --print [--config FILE] [--set key=value ...] [any flag of run]")
+	}
+	printIt := fs.Bool("print", false, "print the merged configuration (the Redis URL without its password); --config reads it back")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := rc.cfg.apply(fs, c.m.Getenv); err != nil {
+	if err := rc.cfg.apply(fs, c.m.Getenv, c.m.Environ); err != nil {
 		return err
 	}
 	if !*printIt {
 		return usagef("say what to do: --print")
 	}
-	keys := configKeys()
-	bySection := make(map[string]map[string]any)
-	for key, name := range keys {
-		section, k, _ := strings.Cut(key, ".")
-		if bySection[section] == nil {
-			bySection[section] = make(map[string]any)
-		}
-		var v any = fs.Lookup(name).Value.String()
-		switch val := fs.Lookup(name).Value.(type) {
-		case *stringList:
-			v = []string(*val)
-		}
-		if name == "redis" {
-			v = redactURL(v.(string))
-		}
-		bySection[section][k] = typed(v)
-	}
-	out, err := yaml.Marshal(bySection)
+	out, err := yaml.Marshal(effectiveConfig(fs))
 	if err != nil {
 		return err
 	}
@@ -265,20 +312,51 @@ func (c *configCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
-// typed turns flag text back into YAML numbers and booleans for printing.
-func typed(v any) any {
-	s, ok := v.(string)
-	if !ok {
-		return v
+// effectiveConfig is the configuration fs holds, by section and key, as
+// config --print writes it: numbers and booleans typed by their flag
+// (a zero prints as 0, not false), lists as lists, the Redis URL
+// without its password (give it by --redis-password-file or
+// $REDIS_PASSWORD). Read back with --config, it sets the same flags.
+func effectiveConfig(fs *flag.FlagSet) map[string]map[string]any {
+	bySection := make(map[string]map[string]any)
+	for key, name := range configKeys() {
+		section, k, _ := strings.Cut(key, ".")
+		if bySection[section] == nil {
+			bySection[section] = make(map[string]any)
+		}
+		bySection[section][k] = flagYAML(fs.Lookup(name))
 	}
-	if b, err := strconv.ParseBool(s); err == nil {
-		return b
+	return bySection
+}
+
+// flagYAML is a flag's value as YAML should hold it.
+func flagYAML(f *flag.Flag) any {
+	if l, ok := f.Value.(*stringList); ok {
+		return slices.Clone([]string(*l))
 	}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return i
+	if f.Name == "redis" {
+		return urlWithoutPassword(f.Value.String())
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch v := g.Get().(type) {
+		case bool, int, int64, uint, uint64, float64:
+			return v
+		}
 	}
-	return s
+	return f.Value.String()
+}
+
+// urlWithoutPassword is a Redis URL with its user but not its password,
+// so that config --print can be read back (the password then comes from
+// --redis-password-file or $REDIS_PASSWORD); a URL that does not parse
+// as meant is not shown.
+func urlWithoutPassword(s string) string {
+	u, err := parseRedisURL(s)
+	if err != nil {
+		return redactURL(s)
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
 }

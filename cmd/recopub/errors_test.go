@@ -27,6 +27,9 @@ func TestEveryCommandReportsItsError(t *testing.T) {
 	dir := MustGen(t)
 	tmp := t.TempDir()
 	refused := refusedURL(t)
+	// One wording for a Redis that does not answer, in every command.
+	unreachable := "Redis at " + strings.TrimSuffix(strings.TrimPrefix(refused, "redis://"), "/0") +
+		" is unreachable (connection refused); is redis-server running? check --redis / REDIS_URL"
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,17 +47,17 @@ func TestEveryCommandReportsItsError(t *testing.T) {
 		msg  string // in stderr, once
 	}{
 		{"gen", []string{"gen", "--out", filepath.Join(notADir, "out"), "--users", "10", "--items", "10", "--events", "100"}, exitFailed, "not a directory"},
-		{"gen usage", []string{"gen", "--users", "x"}, exitUsage, "invalid value"},
+		{"gen usage", []string{"gen", "--users", "x"}, exitUsage, `--users "x": want an integer`},
 		{"run", []string{"run", "--events", "/nonexistent/x.parquet", "--dry-run"}, exitRejected, "no such file or directory"},
-		{"run refused", []string{"run", "--events", events, "--redis", refused}, exitFailed, "connection refused"},
+		{"run refused", []string{"run", "--events", events, "--redis", refused}, exitFailed, unreachable},
 		{"run usage", []string{"run", "--events", events, "--metric", "nope"}, exitUsage, "unknown metric"},
 		{"publish", []string{"publish", "--from", filepath.Join(tmp, "missing"), "--redis", refused}, exitRejected, "manifest.json"},
-		{"similar", []string{"similar", "P1", "--redis", refused}, exitFailed, "redis unavailable"},
-		{"user", []string{"user", "U1", "--redis", refused}, exitFailed, "redis unavailable"},
-		{"recommend", []string{"recommend", "U1", "--redis", refused}, exitFailed, "redis unavailable"},
-		{"versions", []string{"versions", "--redis", refused}, exitFailed, "connection refused"},
-		{"rollback", []string{"rollback", "--redis", refused}, exitFailed, "connection refused"},
-		{"gc", []string{"gc", "--redis", refused}, exitFailed, "connection refused"},
+		{"similar", []string{"similar", "P1", "--redis", refused}, exitFailed, unreachable},
+		{"user", []string{"user", "U1", "--redis", refused}, exitFailed, unreachable},
+		{"recommend", []string{"recommend", "U1", "--redis", refused}, exitFailed, unreachable},
+		{"versions", []string{"versions", "--redis", refused}, exitFailed, unreachable},
+		{"rollback", []string{"rollback", "--redis", refused}, exitFailed, unreachable},
+		{"gc", []string{"gc", "--redis", refused}, exitFailed, unreachable},
 		{"eval", []string{"eval", "--events", "/nonexistent/x.parquet"}, exitRejected, "no such file or directory"},
 		{"import-csv", []string{"import-csv", "--format", "groceries", "--in", filepath.Join(tmp, "missing.csv"), "--out", filepath.Join(tmp, "x.parquet")}, exitFailed, "missing.csv"},
 		{"serve", []string{"serve", "--addr", busy.Addr().String(), "--redis", refused}, exitFailed, "address already in use"},

@@ -134,12 +134,12 @@ func (c *evalCommand) validate() error {
 	for _, name := range splitList(c.metrics) {
 		m, err := model.ParseMetric(name)
 		if err != nil {
-			return usagef("--metric: %v", err)
+			return badValue("eval", "metric", name, err)
 		}
 		c.metricList = append(c.metricList, m)
 	}
 	if c.splitOpt.Mode, err = model.ParseSplitMode(c.split); err != nil {
-		return usagef("--split: %v", err)
+		return badValue("eval", "split", c.split, err)
 	}
 	if err := c.userListFlags.validate(); err != nil {
 		return err

@@ -30,6 +30,14 @@ var featuresTargetNames = []string{"versioned", "live"}
 
 func (t featuresTarget) String() string { return featuresTargetNames[t] }
 
+// MarshalText and UnmarshalText make featuresTarget a flag.TextVar.
+func (t featuresTarget) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+func (t *featuresTarget) UnmarshalText(b []byte) (err error) {
+	*t, err = parseFeaturesTarget(string(b))
+	return err
+}
+
 func parseFeaturesTarget(s string) (featuresTarget, error) {
 	if i := slices.Index(featuresTargetNames, s); i >= 0 {
 		return featuresTarget(i), nil
@@ -48,11 +56,8 @@ type featuresFlags struct {
 }
 
 func (f *featuresFlags) register(fs *flag.FlagSet) {
-	fs.Func("features-target", `where user features go: "versioned" (reco:<version>:user:<id>, flipped with the lists) or "live" (merged into RudderStack's [prefix:]user:<id> hashes) (default "versioned")`,
-		func(s string) (err error) {
-			f.target, err = parseFeaturesTarget(s)
-			return err
-		})
+	// A typed flag, so that config --print shows its value.
+	fs.TextVar(&f.target, "features-target", targetVersioned, `where user features go: "versioned" (reco:<version>:user:<id>, flipped with the lists) or "live" (merged into RudderStack's [prefix:]user:<id> hashes)`)
 	fs.StringVar(&f.prefix, "features-prefix", "", "with --features-target live: the key prefix of the RudderStack Redis destination (keys P:user:<id>)")
 }
 

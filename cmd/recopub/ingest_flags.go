@@ -39,25 +39,35 @@ func (f *ingestFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.opt.QuantityCol, "quantity-col", "", `numeric column weighting each item, e.g. "products.quantity"`)
 	fs.StringVar(&f.eventWeights, "event-weights", "", `keep only these events, with weights: "Order Completed=5,Product Added=3,Product Viewed=1"`)
 	fs.StringVar(&f.purchaseEvent, "purchase-event", features.DefaultPurchaseEvent, "event whose items are purchases (recent_five_purchases)")
-	timeFlag := func(dst *time.Time) func(string) error {
-		return func(v string) error {
-			t, err := features.ParseTime(v)
-			if err != nil {
-				return errors.New("want RFC 3339 such as 2026-11-25T02:00:00Z or a date such as 2026-11-25")
-			}
-			*dst = t
-			return nil
-		}
-	}
-	fs.Func("since", "keep events at or after this time (RFC 3339 or YYYY-MM-DD)", timeFlag(&f.opt.Since))
-	fs.Func("until", "keep events before this time (RFC 3339 or YYYY-MM-DD)", timeFlag(&f.opt.Until))
+	fs.Var(timeValue{&f.opt.Since}, "since", "keep events at or after this time (RFC 3339 or YYYY-MM-DD)")
+	fs.Var(timeValue{&f.opt.Until}, "until", "keep events before this time (RFC 3339 or YYYY-MM-DD)")
 	fs.IntVar(&f.opt.Days, "days", 0, "keep the last N days of events, counted back from --now or else from the newest event")
-	fs.Func("now", "reference time for --max-future and --days, RFC 3339 (default: the current time; --days: the newest event)", timeFlag(&f.opt.Now))
+	fs.Var(timeValue{&f.opt.Now}, "now", "reference time for --max-future and --days, RFC 3339 (default: the current time; --days: the newest event)")
 	fs.DurationVar(&f.opt.MaxFuture, "max-future", features.DefaultMaxFuture, "drop events later than now plus this")
 	fs.Float64Var(&f.maxBadFraction, "max-bad-fraction", 0.01, "fail without publishing when more than this fraction of rows is unusable")
 	fs.StringVar(&f.profileID, "profile-id-col", features.DefaultProfileIDCol, "user id column of the profile table")
 	fs.StringVar(&f.profileCols, "profile-cols", "", "profile columns to publish, comma-separated (default: all but the id)")
 	fs.IntVar(&f.opt.Workers, "workers", 0, "parallel workers (default: all cores)")
+}
+
+// timeValue is a time flag: RFC 3339 or a date. It prints as RFC 3339,
+// or "" when unset, so that config --print can be read back.
+type timeValue struct{ t *time.Time }
+
+func (v timeValue) String() string {
+	if v.t == nil || v.t.IsZero() {
+		return ""
+	}
+	return v.t.Format(time.RFC3339Nano)
+}
+
+func (v timeValue) Set(s string) error {
+	t, err := features.ParseTime(s)
+	if err != nil {
+		return errors.New("want RFC 3339 such as 2026-11-25T02:00:00Z or a date such as 2026-11-25")
+	}
+	*v.t = t
+	return nil
 }
 
 func (f *ingestFlags) validate() error {
@@ -91,7 +101,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		if ctx.Err() != nil {
 			return nil, nil, err
 		}
-		return nil, nil, rejectedError{f.columnError(fmt.Errorf("ingest: %w", err))}
+		return nil, nil, rejectedError{f.columnError(foldFileErrors(fmt.Errorf("ingest: %w", err)))}
 	}
 	stages["ingest"] = time.Since(t).Seconds()
 	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
@@ -111,7 +121,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 	t = time.Now()
 	profiles, err := features.LoadProfiles(ctx, features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
 	if err != nil {
-		return nil, nil, rejectedError{f.profileError(fmt.Errorf("profiles: %w", err))}
+		return nil, nil, rejectedError{f.profileError(foldFileErrors(fmt.Errorf("profiles: %w", err)))}
 	}
 	if err := f.checkProfileCols(profiles); err != nil {
 		return nil, nil, rejectedError{err}

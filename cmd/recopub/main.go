@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -47,11 +48,14 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Environ lists the environment, for the unknown RECOPUB_ variables
+	// config refuses; nil lists nothing.
+	Environ func() []string
 }
 
 // NewMain returns a Main wired to the process.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ}
 }
 
 // command is one subcommand.
@@ -93,18 +97,30 @@ Commands:
   gc         remove versions no longer retained
   config     print the merged configuration of a run (--print)
   report     compare model directories side by side in one HTML page (--compare DIR_A DIR_B ...)
+  version    print the module version, VCS revision and Go version
 
-Run 'recopub <command> -h' for a command's flags.
+Run 'recopub <command> -h' (or 'recopub help <command>') for a command's flags.
 `
 
 // Run runs the command named by args[0] and returns the exit code.
 func (m *Main) Run(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(m.Stderr, usage)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "-help":
+		fmt.Fprint(m.Stdout, usage)
 		return exitOK
+	case "help":
+		if len(args) == 1 {
+			fmt.Fprint(m.Stdout, usage)
+			return exitOK
+		}
+		// recopub help CMD is recopub CMD -h.
+		args = []string{args[1], "-h"}
+	case "version", "--version", "-version":
+		return m.report("version", nil, m.version(args[1:]))
 	}
 	var cmd command
 	switch args[0] {
@@ -137,7 +153,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "report":
 		cmd = &reportCommand{m: m}
 	default:
-		fmt.Fprintf(m.Stderr, "recopub: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(m.Stderr, "recopub: unknown command %q%s; run 'recopub -h' for the commands\n", args[0], didYouMean(args[0], commandNames()))
 		return exitUsage
 	}
 	return m.report(args[0], cmd, cmd.Run(ctx, args[1:]))
@@ -186,18 +202,17 @@ func (m *Main) exitCodeOf(err error) int {
 	return exitFailed
 }
 
-// newLogger logs to stderr: text on a terminal, JSON otherwise (for log
-// collectors of schedulers).
+// newLogger logs to stderr: text for a person on a terminal, JSON
+// otherwise (for log collectors of schedulers); see logs.go.
 func (m *Main) newLogger(level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+		return nil, usagef("--log-level %q: want debug, info, warn or error%s", level, didYouMean(level, flagChoices["log-level"]()))
 	}
-	opts := &slog.HandlerOptions{Level: lv}
 	if isTerminal(m.Stderr) {
-		return slog.New(slog.NewTextHandler(m.Stderr, opts)), nil
+		return slog.New(newHumanHandler(m.Stderr, lv)), nil
 	}
-	return slog.New(slog.NewJSONHandler(m.Stderr, opts)), nil
+	return slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: lv, ReplaceAttr: replaceAttr})), nil
 }
 
 func isTerminal(w io.Writer) bool {
@@ -210,29 +225,31 @@ func isTerminal(w io.Writer) bool {
 }
 
 // newFlagSet returns a FlagSet that returns errors instead of exiting or
-// printing them: a bad flag prints the usage, and Main.report the error.
+// printing them. Its Usage is the command's help, on stdout: parse prints
+// it for -h and --help; a bad flag is one line (flagError).
 func (m *Main) newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet("recopub "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: recopub %s\n\nFlags:\n", synopsis)
-		fs.SetOutput(m.Stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	fs.Usage = func() { printHelp(m.Stdout, fs, synopsis) }
 	return fs
 }
 
 // parse parses flags, allowing them after positional arguments too
 // ("recopub similar P1 -n 5"), and returns the positional arguments.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// The flag package calls Usage on every error as well as for -h: only
+	// -h prints it.
+	help := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				help()
 				return nil, err
 			}
-			return nil, usageError{err}
+			return nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -241,6 +258,19 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// commandNames are the commands the usage lists, for "did you mean".
+func commandNames() []string {
+	names := []string{"help", "version"}
+	_, list, _ := strings.Cut(usage, "Commands:\n")
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.HasPrefix(line, "  ") {
+			break
+		}
+		names = append(names, strings.Fields(line)[0])
+	}
+	return names
 }
 
 // stringList is a repeatable string flag that also splits on commas.

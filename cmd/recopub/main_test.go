@@ -26,7 +26,14 @@ func run(t *testing.T, args ...string) (int, string, string) {
 func runEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	environ := func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Environ: environ}
 	code := m.Run(context.Background(), args)
 	return code, out.String(), errb.String()
 }
@@ -149,7 +156,8 @@ func TestRunRefusedConnection(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d", code, exitFailed)
 	}
-	for _, want := range []string{"connection refused", "live version unchanged", url} {
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "redis://"), "/0")
+	for _, want := range []string{"Redis at " + addr + " is unreachable (connection refused)", "live version unchanged"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}

@@ -38,7 +38,7 @@ func (f *outFlags) validate(dryRun bool) error {
 		return usagef("--out needs --dry-run; publish the directory afterwards with 'recopub publish --from %s'", f.dir)
 	}
 	if _, err := publish.ParseFileFormat(f.format); err != nil {
-		return usagef("--out-format: %v", err)
+		return badValue("run", "out-format", f.format, err)
 	}
 	return nil
 }

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/recopub/recopub/publish"
 	"github.com/redis/go-redis/v9"
@@ -181,7 +186,9 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// redisError adds the (redacted) address to a connection failure.
+// redisError adds the (redacted) address to a Redis failure; a server
+// that cannot be reached is said so in the same words by every command
+// (unreachableError).
 func redisError(rawURL string, err error) error {
 	if err == nil {
 		return nil
@@ -189,7 +196,73 @@ func redisError(rawURL string, err error) error {
 	if errors.Is(err, publish.ErrLocked) {
 		return err
 	}
+	if cause := unreachableCause(err); cause != "" {
+		addr := redisAddr(rawURL)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A read client's deadline can end go-redis' dial retries
+			// before they report why: ask once more, briefly.
+			cause = probe(addr, cause)
+		}
+		return &unreachableError{addr: addr, cause: cause, err: err}
+	}
 	return fmt.Errorf("redis %s: %w", redactURL(rawURL), err)
+}
+
+// unreachableError is the one wording of "Redis does not answer".
+type unreachableError struct {
+	addr  string // host:port, never the password
+	cause string // connection refused, timed out, ...
+	err   error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("Redis at %s is unreachable (%s); is redis-server running? check --redis / REDIS_URL", e.addr, e.cause)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// unreachableCause names why no answer came when err is a failure to
+// reach the server (as opposed to an answer: an auth or command error),
+// else "".
+func unreachableCause(err error) string {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF):
+		return "connection closed by the server"
+	case errors.As(err, &dnsErr):
+		return "no such host " + dnsErr.Name
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return "no answer before the timeout"
+	case errors.As(err, &opErr):
+		return opErr.Err.Error()
+	}
+	return ""
+}
+
+// probe dials addr once and returns why that fails, or else cause (the
+// server takes connections but did not answer in time).
+func probe(addr, cause string) string {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		if c := unreachableCause(err); c != "" {
+			return c
+		}
+		return err.Error()
+	}
+	conn.Close()
+	return cause
+}
+
+// redisAddr is the host:port of a Redis URL, for messages.
+func redisAddr(rawURL string) string {
+	u, err := parseRedisURL(rawURL)
+	if err != nil {
+		return redactURL(rawURL)
+	}
+	return u.Host
 }
 
 // redisFlagSet returns a command's FlagSet with the Redis flags

@@ -72,7 +72,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := c.cfg.apply(fs, c.m.Getenv); err != nil {
+	if err := c.cfg.apply(fs, c.m.Getenv, c.m.Environ); err != nil {
 		return err
 	}
 	c.in.noteExplicit(fs)

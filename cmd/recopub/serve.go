@@ -90,7 +90,7 @@ func (c *serveCommand) serve(ctx context.Context, log *slog.Logger, rdb redis.Un
 	})
 	if v, err := cl.Version(ctx); err != nil {
 		// Serve anyway: /healthz says 503 until Redis answers.
-		log.Warn("no live version yet", "redis", c.redis.display(), "error", err.Error())
+		log.Warn("no live version yet", "redis", c.redis.display(), "error", redisError(c.redis.url, err).Error())
 	} else {
 		log.Info("live version", "version", v)
 	}
