@@ -104,27 +104,27 @@ func mustAbs(t *testing.T, p string) string {
 	return a
 }
 
-// fileList is one list of a model directory, with co_count when known.
-type fileList struct {
+// modelLists is one list of a model directory, with co_count when known.
+type modelLists struct {
 	publish.List
 	counts []int64
 }
 
 // readLists reads a model directory as publish --from does (so with its
 // checks) and returns its lists by family and list id.
-func readLists(t *testing.T, dir string) map[string]map[string]fileList {
+func readLists(t *testing.T, dir string) map[string]map[string]modelLists {
 	t.Helper()
 	d, err := publish.ReadModelDir(dir)
 	if err != nil {
 		t.Fatalf("ReadModelDir %s: %v", dir, err)
 	}
 	defer d.Close()
-	out := make(map[string]map[string]fileList)
+	out := make(map[string]map[string]modelLists)
 	for _, fam := range d.Model.Families {
-		lists := make(map[string]fileList)
+		lists := make(map[string]modelLists)
 		counted, _ := fam.Lists.(publish.CountedLists)
 		for i := range fam.Lists.Len() {
-			var l fileList
+			var l modelLists
 			fam.Lists.List(i, &l.List)
 			if counted != nil {
 				l.counts = counted.Counts(i, nil)
@@ -145,7 +145,7 @@ func readLists(t *testing.T, dir string) map[string]map[string]fileList {
 // (cosine's textbook c_ij / sqrt(c_i c_j) differs in the last bit for
 // some pairs), which is what makes equal scores, and so the order of ties,
 // the same.
-func sameLists(t *testing.T, got, want map[string]map[string]fileList) int {
+func sameLists(t *testing.T, got, want map[string]map[string]modelLists) int {
 	t.Helper()
 	n := 0
 	for _, fam := range []string{publish.FamilySimilar, publish.FamilyPopular} {
@@ -182,7 +182,7 @@ func sameLists(t *testing.T, got, want map[string]map[string]fileList) int {
 // version publish --from flipped to serves the SQL's lists, the same
 // members with the same scores, best first. (Equal scores come back in
 // Redis' order, descending member bytes, not in the file's.)
-func checkPublished(t *testing.T, s *redistest.Server, lists map[string]fileList) {
+func checkPublished(t *testing.T, s *redistest.Server, lists map[string]modelLists) {
 	t.Helper()
 	cl := publish.NewClient(s.Client(t), publish.ClientOptions{})
 	for id, l := range lists {
