@@ -10,7 +10,7 @@ export REDIS_URL
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/recopub
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/recopub
 
 $(SAMPLE)/events: | build
 	$(BIN) gen --out $(SAMPLE)
