@@ -47,9 +47,17 @@ func (s *Source) UnmarshalText(b []byte) error {
 }
 
 // Recommended is one recommended item.
+//
+// Score means one thing per source: for personal items the model's score
+// for the user (plus the blended neighbours of newer purchases), for
+// similar items the similarities summed over the purchases with their age
+// weights, and for segment and popular items the item's count of distinct
+// users relative to the top item of the same list (1 for the most popular,
+// in (0, 1]); Count then holds that count of distinct users itself.
 type Recommended struct {
 	Item   string  `json:"item"`
-	Score  float64 `json:"score"` // on the scale of its source's lists
+	Score  float64 `json:"score"`
+	Count  int64   `json:"count,omitempty"` // segment and popular items: distinct users
 	Source Source  `json:"source"`
 }
 
@@ -74,7 +82,8 @@ type Recommendations struct {
 	// feature hash does not have, when the user has a batch list: their
 	// neighbours were blended into it.
 	Newer []string `json:"newer,omitempty"`
-	// Segment is the id of the user's segment list ("" without segments).
+	// Segment is the id of the user's segment list ("" without segment
+	// columns, and for a user neither hash knows, who gets no segment).
 	Segment string `json:"segment,omitempty"`
 }
 
@@ -167,6 +176,7 @@ type profile struct {
 	history []string // newest first
 	from    string
 	segment string
+	seg     bool // read the segment list: segment columns and a known user
 	batch   bool // the version's feature hash had any of the fields, or the user has a batch list
 	// rec is the head of the user's batch list, best first (nil when the
 	// version has none for the user); then expand is the newer purchases,
@@ -254,7 +264,8 @@ func (c *Client) makeProfile(live, batch []any) profile {
 		p.from = ""
 	}
 	p.expand, p.bought = p.history, p.history
-	if len(c.segCols) > 0 {
+	known := p.batch || slices.ContainsFunc(live, func(x any) bool { return x != nil })
+	if len(c.segCols) > 0 && known {
 		vals := make([]string, len(c.segCols))
 		for i := range c.segCols {
 			vals[i] = fieldAt(live, purchaseSlots+i)
@@ -262,7 +273,7 @@ func (c *Client) makeProfile(live, batch []any) profile {
 				vals[i] = fieldAt(batch, purchaseSlots+i)
 			}
 		}
-		p.segment = SegmentID(vals...)
+		p.segment, p.seg = SegmentID(vals...), true
 	}
 	return p
 }
@@ -294,7 +305,7 @@ func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *Rec
 		keys, need = append(keys, c.keys.List(v, FamilySimilar, it)), append(need, opt.Depth)
 	}
 	fill := n + len(p.bought) + len(opt.Exclude)
-	if len(c.segCols) > 0 {
+	if p.seg {
 		keys, need = append(keys, c.keys.List(v, FamilySegment, p.segment)), append(need, fill)
 	}
 	keys, need = append(keys, c.keys.List(v, FamilyPopular, "")), append(need, fill)
@@ -365,11 +376,19 @@ func assemble(lists [][]redis.Z, p profile, n int, opt *RecommendOptions) []Reco
 			}
 			it := z.Member.(string)
 			if skip.add(it) {
-				out = append(out, Recommended{Item: it, Score: z.Score, Source: srcs[f]})
+				out = append(out, Recommended{Item: it, Score: relative(z.Score, zs[0].Score), Count: int64(z.Score), Source: srcs[f]})
 			}
 		}
 	}
 	return out
+}
+
+// relative is count over top, the count of a fill list's first item.
+func relative(count, top float64) float64 {
+	if top <= 0 {
+		return 0
+	}
+	return count / top
 }
 
 // mergeSimilar sums each item's scores over the batch list rec (weight
