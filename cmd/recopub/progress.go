@@ -88,6 +88,13 @@ func (p *progressBars) begin(desc string) {
 	}
 }
 
+// end finishes desc's bar, whatever its count.
+func (p *progressBars) end(desc string) {
+	if p.on() {
+		p.stage(desc).finish()
+	}
+}
+
 // set moves the bar to done of total (total < 0: not known yet),
 // creating it on the first call, and finishes it at total.
 func (s *stageBar) set(done, total int64) {
@@ -157,6 +164,7 @@ const (
 	barIngest = "ingest        "
 	barModel  = "model         "
 	barFlip   = "flip          "
+	barUsers  = "user lists    "
 )
 
 // ingest is for features.Options.Progress.
