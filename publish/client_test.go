@@ -275,8 +275,8 @@ func ExampleClient_Recommend() {
 	fmt.Println("history", r.History, "from", r.HistoryFrom)
 	for _, it := range r.Items {
 		// Segment and popular items: Score is relative to the list's top
-		// item, Count the distinct users.
-		fmt.Printf("%-6s %-8s %.2f %d\n", it.Item, it.Source, it.Score, it.Count)
+		// item, Popularity the distinct users.
+		fmt.Printf("%-6s %-8s %.2f %g\n", it.Item, it.Source, it.Score, it.Popularity)
 	}
 	// Output:
 	// history [stove tent] from live

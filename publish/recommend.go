@@ -51,14 +51,15 @@ func (s *Source) UnmarshalText(b []byte) error {
 // Score means one thing per source: for personal items the model's score
 // for the user (plus the blended neighbours of newer purchases), for
 // similar items the similarities summed over the purchases with their age
-// weights, and for segment and popular items the item's count of distinct
-// users relative to the top item of the same list (1 for the most popular,
-// in (0, 1]); Count then holds that count of distinct users itself.
+// weights, and for segment and popular items the item's popularity
+// relative to the top item of the same list (1 for the most popular, in
+// (0, 1]); Popularity then holds the popularity itself: the number of
+// distinct users (with run --weighted, their summed event weights).
 type Recommended struct {
-	Item   string  `json:"item"`
-	Score  float64 `json:"score"`
-	Count  int64   `json:"count,omitempty"` // segment and popular items: distinct users
-	Source Source  `json:"source"`
+	Item       string  `json:"item"`
+	Score      float64 `json:"score"`
+	Popularity float64 `json:"popularity,omitempty"` // segment and popular items only
+	Source     Source  `json:"source"`
 }
 
 // History sources: where the purchases behind similar items were read.
@@ -376,14 +377,14 @@ func assemble(lists [][]redis.Z, p profile, n int, opt *RecommendOptions) []Reco
 			}
 			it := z.Member.(string)
 			if skip.add(it) {
-				out = append(out, Recommended{Item: it, Score: relative(z.Score, zs[0].Score), Count: int64(z.Score), Source: srcs[f]})
+				out = append(out, Recommended{Item: it, Score: relative(z.Score, zs[0].Score), Popularity: z.Score, Source: srcs[f]})
 			}
 		}
 	}
 	return out
 }
 
-// relative is count over top, the count of a fill list's first item.
+// relative is a fill item's popularity over top, its list's first item's.
 func relative(count, top float64) float64 {
 	if top <= 0 {
 		return 0
