@@ -274,12 +274,14 @@ func ExampleClient_Recommend() {
 	}
 	fmt.Println("history", r.History, "from", r.HistoryFrom)
 	for _, it := range r.Items {
-		fmt.Printf("%-6s %-8s %.2f\n", it.Item, it.Source, it.Score)
+		// Segment and popular items: Score is relative to the list's top
+		// item, Popularity the distinct users.
+		fmt.Printf("%-6s %-8s %.2f %g\n", it.Item, it.Source, it.Score, it.Popularity)
 	}
 	// Output:
 	// history [stove tent] from live
-	// pot    similar  0.90
-	// lamp   similar  0.40
-	// kayak  segment  40.00
-	// socks  popular  900.00
+	// pot    similar  0.90 0
+	// lamp   similar  0.40 0
+	// kayak  segment  1.00 40
+	// socks  popular  1.00 900
 }

@@ -296,14 +296,32 @@ func testProgress(t *testing.T, _ *redistest.Target, rdb redis.UniversalClient, 
 	if len(got) < 2 {
 		t.Fatalf("%d progress reports, want several", len(got))
 	}
-	last := got[len(got)-1]
-	if last.Done != 2000 || last.Total != 2000 || last.Family != publish.FamilyUser {
-		t.Errorf("last progress %+v, want 2000 of 2000 in %s", last, publish.FamilyUser)
+	if last := got[len(got)-1]; last.Stage != publish.StageVerify || last.StageDone != last.StageTotal || last.StageTotal == 0 {
+		t.Errorf("last progress %+v, want the verify stage done", last)
 	}
-	for i := 1; i < len(got); i++ {
-		if got[i].Done < got[i-1].Done {
-			t.Fatalf("progress went back: %+v then %+v", got[i-1], got[i])
+	var stages []string
+	var lastWrite publish.Progress
+	for i, p := range got {
+		if i > 0 && p.Done < got[i-1].Done {
+			t.Fatalf("progress went back: %+v then %+v", got[i-1], p)
 		}
+		if i == 0 || p.Stage != got[i-1].Stage {
+			// Each stage is announced as it starts, before any key of it.
+			if p.StageDone != 0 {
+				t.Errorf("stage %s first reported at %d of %d, want 0", p.Stage, p.StageDone, p.StageTotal)
+			}
+			stages = append(stages, p.Stage)
+		}
+		if p.Stage != publish.StageVerify {
+			lastWrite = p
+		}
+	}
+	if got, want := strings.Join(stages, " "), "lists hashes verify"; got != want {
+		t.Errorf("stages %q, want %q", got, want)
+	}
+	if lastWrite.Done != 2000 || lastWrite.Total != 2000 || lastWrite.Family != publish.FamilyUser ||
+		lastWrite.StageDone != 1000 || lastWrite.StageTotal != 1000 {
+		t.Errorf("last write progress %+v, want 2000 of 2000, 1000 of 1000 hashes in %s", lastWrite, publish.FamilyUser)
 	}
 }
 

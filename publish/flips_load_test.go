@@ -91,7 +91,11 @@ func (fl *flipper) checkRecommend(r *publish.Recommendations) error {
 	}
 	suffix := "~" + strconv.Itoa(tag)
 	for _, it := range r.Items {
-		if !strings.HasSuffix(it.Item, suffix) || (it.Source != publish.SourceSimilar && int(it.Score) != tag) {
+		raw := it.Score // a fill item's list score is its Popularity
+		if it.Source == publish.SourceSegment || it.Source == publish.SourcePopular {
+			raw = it.Popularity
+		}
+		if !strings.HasSuffix(it.Item, suffix) || (it.Source != publish.SourceSimilar && int(raw) != tag) {
 			return fmt.Errorf("version %s (tag %d) answered %s from %s with score %v", r.Version, tag, it.Item, it.Source, it.Score)
 		}
 	}

@@ -47,10 +47,19 @@ func (s *Source) UnmarshalText(b []byte) error {
 }
 
 // Recommended is one recommended item.
+//
+// Score means one thing per source: for personal items the model's score
+// for the user (plus the blended neighbours of newer purchases), for
+// similar items the similarities summed over the purchases with their age
+// weights, and for segment and popular items the item's popularity
+// relative to the top item of the same list (1 for the most popular, in
+// (0, 1]); Popularity then holds the popularity itself: the number of
+// distinct users (with run --weighted, their summed event weights).
 type Recommended struct {
-	Item   string  `json:"item"`
-	Score  float64 `json:"score"` // on the scale of its source's lists
-	Source Source  `json:"source"`
+	Item       string  `json:"item"`
+	Score      float64 `json:"score"`
+	Popularity float64 `json:"popularity,omitempty"` // segment and popular items only
+	Source     Source  `json:"source"`
 }
 
 // History sources: where the purchases behind similar items were read.
@@ -74,7 +83,8 @@ type Recommendations struct {
 	// feature hash does not have, when the user has a batch list: their
 	// neighbours were blended into it.
 	Newer []string `json:"newer,omitempty"`
-	// Segment is the id of the user's segment list ("" without segments).
+	// Segment is the id of the user's segment list ("" without segment
+	// columns, and for a user neither hash knows, who gets no segment).
 	Segment string `json:"segment,omitempty"`
 }
 
@@ -167,6 +177,7 @@ type profile struct {
 	history []string // newest first
 	from    string
 	segment string
+	seg     bool // read the segment list: segment columns and a known user
 	batch   bool // the version's feature hash had any of the fields, or the user has a batch list
 	// rec is the head of the user's batch list, best first (nil when the
 	// version has none for the user); then expand is the newer purchases,
@@ -254,7 +265,8 @@ func (c *Client) makeProfile(live, batch []any) profile {
 		p.from = ""
 	}
 	p.expand, p.bought = p.history, p.history
-	if len(c.segCols) > 0 {
+	known := p.batch || slices.ContainsFunc(live, func(x any) bool { return x != nil })
+	if len(c.segCols) > 0 && known {
 		vals := make([]string, len(c.segCols))
 		for i := range c.segCols {
 			vals[i] = fieldAt(live, purchaseSlots+i)
@@ -262,7 +274,7 @@ func (c *Client) makeProfile(live, batch []any) profile {
 				vals[i] = fieldAt(batch, purchaseSlots+i)
 			}
 		}
-		p.segment = SegmentID(vals...)
+		p.segment, p.seg = SegmentID(vals...), true
 	}
 	return p
 }
@@ -294,7 +306,7 @@ func (c *Client) lists(ctx context.Context, v string, p profile, n int, opt *Rec
 		keys, need = append(keys, c.keys.List(v, FamilySimilar, it)), append(need, opt.Depth)
 	}
 	fill := n + len(p.bought) + len(opt.Exclude)
-	if len(c.segCols) > 0 {
+	if p.seg {
 		keys, need = append(keys, c.keys.List(v, FamilySegment, p.segment)), append(need, fill)
 	}
 	keys, need = append(keys, c.keys.List(v, FamilyPopular, "")), append(need, fill)
@@ -365,11 +377,19 @@ func assemble(lists [][]redis.Z, p profile, n int, opt *RecommendOptions) []Reco
 			}
 			it := z.Member.(string)
 			if skip.add(it) {
-				out = append(out, Recommended{Item: it, Score: z.Score, Source: srcs[f]})
+				out = append(out, Recommended{Item: it, Score: relative(z.Score, zs[0].Score), Popularity: z.Score, Source: srcs[f]})
 			}
 		}
 	}
 	return out
+}
+
+// relative is a fill item's popularity over top, its list's first item's.
+func relative(count, top float64) float64 {
+	if top <= 0 {
+		return 0
+	}
+	return count / top
 }
 
 // mergeSimilar sums each item's scores over the batch list rec (weight

@@ -202,11 +202,24 @@ func slowRecommend(tb testing.TB, rdb redis.UniversalClient, v, livePrefix, user
 		{k.List(v, publish.FamilySegment, publish.SegmentID(trait("membership_status"), trait("income_bracket"))), publish.SourceSegment},
 		{k.List(v, publish.FamilyPopular, ""), publish.SourcePopular},
 	}
+	// A user neither hash has a field of (purchases, segment traits) for
+	// has no segment.
+	known := false
+	for _, f := range []string{"membership_status", "income_bracket", "recent_five_purchases.purchase_1", "recent_five_purchases.purchase_2",
+		"recent_five_purchases.purchase_3", "recent_five_purchases.purchase_4", "recent_five_purchases.purchase_5"} {
+		_, inLive := live[f]
+		_, inBatch := batch[f]
+		known = known || inLive || inBatch
+	}
+	if !known {
+		fills = fills[1:]
+	}
 	for _, f := range fills {
-		for _, z := range rdb.ZRevRangeWithScores(ctx, f.key, 0, -1).Val() {
+		zs := rdb.ZRevRangeWithScores(ctx, f.key, 0, -1).Val()
+		for _, z := range zs {
 			it := z.Member.(string)
 			if len(out) < n && !slices.Contains(skip, it) && !slices.ContainsFunc(out, func(r publish.Recommended) bool { return r.Item == it }) {
-				out = append(out, publish.Recommended{Item: it, Score: z.Score, Source: f.src})
+				out = append(out, publish.Recommended{Item: it, Score: z.Score / zs[0].Score, Popularity: z.Score, Source: f.src})
 			}
 		}
 	}
@@ -317,7 +330,8 @@ func TestRecommend(t *testing.T) {
 		{"bob", 4, publish.RecommendOptions{}, "a/similar d/similar g1/segment p1/popular", "c b", "live", "gold|", ""},
 		{"carol", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "|high", ""},
 		{"dave", 3, publish.RecommendOptions{}, "b/similar c/similar x/similar", "a", "live", "gold|", ""},
-		{"nobody", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "|", ""},
+		// nobody is known to either hash: no segment, popularity only.
+		{"nobody", 2, publish.RecommendOptions{}, "p1/popular s1/popular", "", "", "", ""},
 		{"alice", 1, publish.RecommendOptions{Depth: 1}, "b/similar", "a c", "batch", "gold|high", ""},
 		// erin's batch list, without b (bought), plus c's neighbours (c
 		// is newer than the version): a 0.5+0.5 ties e 1 (ids break it),
@@ -355,6 +369,37 @@ func TestRecommend(t *testing.T) {
 		r, _ := c.Recommend(ctx, "bob", 2, publish.RecommendOptions{})
 		if got, want := r.Items[0].Score, 0.5+0.8*0.9; math.Abs(got-want) > 1e-12 {
 			t.Errorf("score of a=%v, want %v", got, want)
+		}
+		if r.Items[0].Popularity != 0 {
+			t.Errorf("similar item a has popularity %v, want none", r.Items[0].Popularity)
+		}
+	})
+	// Fill items carry their popularity (users) in Popularity and, in
+	// Score, that relative to the list's top item, so Score never holds a
+	// count.
+	t.Run("fill counts", func(t *testing.T) {
+		r, err := c.Recommend(ctx, "alice", 7, publish.RecommendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type fill struct {
+			item  string
+			score float64
+			count float64
+		}
+		var got []fill
+		for _, it := range r.Items[3:] {
+			got = append(got, fill{it.Item, it.Score, it.Popularity})
+		}
+		// s1:30 a:20 (bought) s2:10 in gold|high; p1:100 s1:90 p2:80 in pop.
+		want := []fill{{"s1", 1, 30}, {"s2", 10.0 / 30, 10}, {"p1", 1, 100}, {"p2", 0.8, 80}}
+		if len(got) != len(want) {
+			t.Fatalf("fill items %+v, want %+v", got, want)
+		}
+		for i := range want {
+			if got[i].item != want[i].item || got[i].count != want[i].count || math.Abs(got[i].score-want[i].score) > 1e-12 {
+				t.Errorf("fill item %d: %+v, want %+v", i, got[i], want[i])
+			}
 		}
 	})
 	t.Run("options", func(t *testing.T) {

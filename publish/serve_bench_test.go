@@ -340,7 +340,11 @@ func zunionRecommend(ctx context.Context, rdb redis.UniversalClient, v, user str
 	if len(store.Keys) > 0 {
 		union = p.ZUnionWithScores(ctx, store)
 	}
-	segCmd := p.ZRevRangeWithScores(ctx, k.List(v, publish.FamilySegment, seg), 0, fill-1)
+	known := func(vals []any) bool { return slices.ContainsFunc(vals, func(x any) bool { return x != nil }) }
+	segCmd := redis.NewZSliceCmd(ctx) // a user neither hash knows has no segment
+	if known(live.Val()) || known(batch.Val()) {
+		segCmd = p.ZRevRangeWithScores(ctx, k.List(v, publish.FamilySegment, seg), 0, fill-1)
+	}
 	popCmd := p.ZRevRangeWithScores(ctx, k.List(v, publish.FamilyPopular, ""), 0, fill-1)
 	p.Get(ctx, k.Current())
 	if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
@@ -364,7 +368,7 @@ func zunionRecommend(ctx context.Context, rdb redis.UniversalClient, v, user str
 	for i, cmd := range []*redis.ZSliceCmd{segCmd, popCmd} {
 		for _, z := range cmd.Val() {
 			if it := z.Member.(string); len(out) < n && !seen(it) {
-				out = append(out, publish.Recommended{Item: it, Score: z.Score, Source: publish.Source(i + 2)})
+				out = append(out, publish.Recommended{Item: it, Score: z.Score / cmd.Val()[0].Score, Popularity: z.Score, Source: publish.Source(i + 2)})
 			}
 		}
 	}

@@ -55,11 +55,17 @@ type Writer struct {
 	Force  bool
 	Logger *slog.Logger // stage lines and progress; nil discards
 
-	// ProgressEvery is how often progress is logged and passed to
-	// Progress while keys are written; default DefaultProgressEvery.
+	// ProgressEvery is how often progress is logged while keys are
+	// written; default DefaultProgressEvery.
 	ProgressEvery time.Duration
-	// Progress, when set, is called every ProgressEvery from another
-	// goroutine, and once when all keys are written.
+	// ProgressTick is how often Progress is called while keys are
+	// written; default DefaultProgressTick (or ProgressEvery when that is
+	// shorter).
+	ProgressTick time.Duration
+	// Progress, when set, is called from another goroutine when a stage
+	// starts (Stage, StageDone 0), every ProgressTick while keys are
+	// written, and when a stage ends: StageLists, StageHashes, then
+	// StageVerify.
 	Progress func(Progress)
 
 	Now func() time.Time
@@ -76,6 +82,14 @@ const (
 	DefaultPipelineBytes = 1 << 20
 	DefaultSampleSize    = 1000
 	DefaultProgressEvery = 10 * time.Second
+	DefaultProgressTick  = 250 * time.Millisecond
+)
+
+// Stages of a publish, as Progress.Stage names them.
+const (
+	StageLists  = "lists"  // the list families, one after the other
+	StageHashes = "hashes" // the user feature hashes
+	StageVerify = "verify" // reading back a sample of keys
 )
 
 func (w *Writer) conns() int         { return positive(w.Conns, DefaultConns) }
@@ -83,6 +97,9 @@ func (w *Writer) pipelineBytes() int { return positive(w.PipelineBytes, DefaultP
 func (w *Writer) sampleSize() int    { return positive(w.SampleSize, DefaultSampleSize) }
 func (w *Writer) progressEvery() time.Duration {
 	return cmp.Or(max(w.ProgressEvery, 0), DefaultProgressEvery)
+}
+func (w *Writer) progressTick() time.Duration {
+	return min(cmp.Or(max(w.ProgressTick, 0), DefaultProgressTick), w.progressEvery())
 }
 
 func (w *Writer) logger() *slog.Logger {
@@ -113,6 +130,11 @@ type Progress struct {
 	Done    int64  // keys written so far, all families
 	Total   int64  // keys planned
 	Elapsed time.Duration
+	// Stage is StageLists, StageHashes or StageVerify; StageDone and
+	// StageTotal count its keys (written, or for StageVerify compared).
+	Stage      string
+	StageDone  int64
+	StageTotal int64
 }
 
 // Result describes a published version.
@@ -221,7 +243,7 @@ func (w *Writer) write(ctx context.Context, l *Lock, m *Model) (*Result, error) 
 		err = sameServers(ctx, w.Client, servers)
 	}
 	if err == nil {
-		res.Verified, err = w.verify(ctx, version, m)
+		res.Verified, err = w.verifyStage(ctx, version, m, plan)
 	}
 	if err == nil {
 		err = w.complete(ctx, l, version, res, start)
@@ -339,6 +361,8 @@ func (w *Writer) register(ctx context.Context, l *Lock, version string, m *Model
 
 func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *Encoder, plan Plan, res *Result) error {
 	tr := &tracker{version: version, total: plan.Keys(), start: time.Now()}
+	tr.begin(StageLists, plan.Keys()-plan.Hashes)
+	w.stageStarted(tr)
 	stop := w.reportProgress(tr)
 	defer stop()
 	for _, fam := range m.Families {
@@ -357,6 +381,9 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *En
 	if m.Users != nil {
 		user := FamilyUser
 		tr.family.Store(&user)
+		w.stageEnded(tr)
+		tr.begin(StageHashes, plan.Hashes)
+		w.stageStarted(tr)
 		t0 := time.Now()
 		n, err := w.run(ctx, m.Users.Len(), hashJob(w.Keys, version, m.Users, enc), tr)
 		res.Hashes = n
@@ -371,6 +398,24 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *En
 	return nil
 }
 
+// verifyStage runs verify, passing its start and end to w.Progress.
+func (w *Writer) verifyStage(ctx context.Context, version string, m *Model, plan Plan) (int, error) {
+	sampled := min(plan.Hashes, int64(w.sampleSize()))
+	for _, n := range plan.Lists {
+		sampled += min(n, int64(w.sampleSize()))
+	}
+	p := Progress{Version: version, Done: plan.Keys(), Total: plan.Keys(), Stage: StageVerify, StageTotal: sampled}
+	if w.Progress != nil {
+		w.Progress(p)
+	}
+	n, err := w.verify(ctx, version, m)
+	if w.Progress != nil && err == nil {
+		p.StageDone = p.StageTotal
+		w.Progress(p)
+	}
+	return n, err
+}
+
 // tracker counts the keys written for progress reports.
 type tracker struct {
 	version string
@@ -378,6 +423,18 @@ type tracker struct {
 	start   time.Time
 	done    atomic.Int64
 	family  atomic.Pointer[string]
+	stage   atomic.Pointer[stageMark]
+}
+
+// stageMark is the stage being written: its name, keys and the keys done
+// (all stages) when it began.
+type stageMark struct {
+	name         string
+	total, start int64
+}
+
+func (t *tracker) begin(stage string, total int64) {
+	t.stage.Store(&stageMark{name: stage, total: total, start: t.done.Load()})
 }
 
 func (t *tracker) snapshot() Progress {
@@ -385,17 +442,40 @@ func (t *tracker) snapshot() Progress {
 	if f := t.family.Load(); f != nil {
 		p.Family = *f
 	}
+	if s := t.stage.Load(); s != nil {
+		p.Stage, p.StageTotal = s.name, s.total
+		p.StageDone = min(p.Done-s.start, s.total)
+	}
 	return p
+}
+
+// stageStarted and stageEnded pass t's stage to w.Progress as it starts
+// (StageDone 0) and as it ends (StageDone at its count).
+func (w *Writer) stageStarted(t *tracker) {
+	if w.Progress != nil {
+		p := t.snapshot()
+		p.StageDone = 0
+		w.Progress(p)
+	}
+}
+
+func (w *Writer) stageEnded(t *tracker) {
+	if w.Progress != nil {
+		w.Progress(t.snapshot())
+	}
 }
 
 // reportProgress logs t (and calls w.Progress) every w.progressEvery()
 // until the returned stop is called, which reports once more.
 func (w *Writer) reportProgress(t *tracker) (stop func()) {
-	report := func() {
+	lastLog := time.Now()
+	report := func(log bool) {
 		p := t.snapshot()
-		rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
-		w.logger().Info("progress", "version", p.Version, "family", p.Family, "keys", p.Done, "of", p.Total,
-			"percent", math.Round(1000*float64(p.Done)/float64(max(p.Total, 1)))/10, "keys_per_second", math.Round(rate))
+		if log {
+			rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
+			w.logger().Info("progress", "version", p.Version, "family", p.Family, "keys", p.Done, "of", p.Total,
+				"percent", math.Round(1000*float64(p.Done)/float64(max(p.Total, 1)))/10, "keys_per_second", math.Round(rate))
+		}
 		if w.Progress != nil {
 			w.Progress(p)
 		}
@@ -403,21 +483,25 @@ func (w *Writer) reportProgress(t *tracker) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(w.progressEvery())
+		tick := time.NewTicker(w.progressTick())
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-tick.C:
-				report()
+			case now := <-tick.C:
+				log := now.Sub(lastLog) >= w.progressEvery()
+				if log {
+					lastLog = now
+				}
+				report(log)
 			}
 		}
 	})
 	return func() {
 		close(done)
 		wg.Wait()
-		report()
+		report(true)
 	}
 }
 

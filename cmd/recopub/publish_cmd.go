@@ -40,6 +40,8 @@ func (c *publishCommand) Run(ctx context.Context, args []string) error {
 	if rc.log, err = c.m.newLogger(rc.logLevel); err != nil {
 		return err
 	}
+	rc.bars = c.m.progressBars()
+	rc.log = rc.bars.logger(rc.log)
 	rc.running = true
 	sum, err := rc.publishDir(ctx, *from)
 	if err != nil {

@@ -94,6 +94,10 @@ func (c *recommendCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.m.Stdout, "# segment %s\n", r.Segment)
 	}
 	for _, it := range r.Items {
+		if it.Popularity > 0 {
+			fmt.Fprintf(c.m.Stdout, "%s\t%s\t%s\tpopularity %s\n", it.Item, publishScore(it.Score), it.Source, publishScore(it.Popularity))
+			continue
+		}
 		fmt.Fprintf(c.m.Stdout, "%s\t%s\t%s\n", it.Item, publishScore(it.Score), it.Source)
 	}
 	return nil

@@ -20,7 +20,8 @@ import (
 
 // runCommand is the nightly job: load, compute, publish, flip, gc.
 type runCommand struct {
-	m *Main
+	m    *Main
+	bars *progressBars // nil until Run starts
 
 	in    ingestFlags
 	model modelFlags
@@ -80,7 +81,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c.log = log
+	c.bars = c.m.progressBars()
+	c.log = c.bars.logger(log)
 	if err := c.in.validate(); err != nil {
 		return err
 	}
@@ -94,8 +96,8 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		c.model.userDepth = c.lists.userDepth
 	}
 	c.model.useIngest(&c.in)
-	c.model.opt.Progress = c.m.progressBars().model()
-	c.in.opt.Progress = c.m.progressBars().ingest()
+	c.model.opt.Progress = c.bars.model()
+	c.in.opt.Progress = c.bars.ingest()
 	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}
@@ -157,6 +159,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		}
 		defer stop()
 	}
+	c.bars.begin(barIngest)
 	ds, profiles, err := c.in.load(ctx, c.log, c.stages)
 	if err != nil {
 		return nil, err
@@ -164,6 +167,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if err := c.model.checkSelections(ds, profiles, &c.in, c.log); err != nil {
 		return nil, err
 	}
+	c.bars.begin(barModel)
 	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.stages)
 	if err != nil {
 		return nil, err

@@ -59,7 +59,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	}
 
 	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
-		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.m.progressBars().publish()}
+		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.bars.publish()}
 	res, err := w.Write(ctx, m)
 	if err != nil {
 		return redisError(c.redis.url, err)
@@ -67,10 +67,12 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	if err := lock.Err(); err != nil {
 		return fmt.Errorf("publish: %w; version %s was written but not made live", err, res.Version)
 	}
+	flipped := c.bars.step(barFlip)
 	prev, err := lock.Flip(ctx, res.Version, false)
 	if err != nil {
 		return redisError(c.redis.url, err)
 	}
+	flipped()
 	c.flipped = res.Version
 	sum.Version, sum.Previous, sum.Restore = res.Version, prev, res.Restore
 	sum.ListsWritten, sum.HashesWritten, sum.UserLists = res.Lists[publish.FamilySimilar], res.Hashes, res.Lists[publish.FamilyRec]

@@ -77,7 +77,13 @@ func (c *runCommand) computeUserLists(ctx context.Context, src model.UserScorer,
 	t := time.Now()
 	mat := c.model.matrix
 	r := &userRecs{ptr: []int{0}, users: users, items: items}
+	c.bars.begin(barUsers)
+	defer c.bars.end(barUsers)
+	bar, done := c.bars.counter(barUsers), int64(0)
 	err := model.UserLists(ctx, mat, src, c.lists.options(c.model.opt.Workers), func(b *model.UserBlock) error {
+		if done += int64(b.Len()); bar != nil {
+			bar(min(done, int64(len(users))), int64(len(users)))
+		}
 		for x := range b.Len() {
 			u, it, sc := b.List(x)
 			if len(it) == 0 {
