@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,9 +100,7 @@ func testStalledRun(t *testing.T, sc *scenario) {
 	args, first := sc.firstRun(t)
 	c := startChild(t, args...)
 	c.mustReachPublish(t)
-	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	c.mustStop(t)
 	sc.rdb.Del(context.Background(), sc.keys().Lock()) // expired while it stalled
 	mustRunOK(t, "run while the other stalled", args...)
 	second := checkLive(t, sc)
@@ -160,9 +161,7 @@ func stallGCKill(t *testing.T, sc *scenario, args []string, live string) []strin
 	for !slices.Contains(sc.rdb.HVals(context.Background(), sc.keys().Status()).Val(), publish.StatusWriting) {
 		time.Sleep(time.Millisecond)
 	}
-	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	c.mustStop(t)
 	sc.rdb.Del(context.Background(), sc.keys().Lock()) // expired while it stalled
 	code, out := sc.ctl(t, "gc", "--grace", "0s")
 	if code != 0 || !strings.Contains(out, "removed 1 versions") {
@@ -218,4 +217,26 @@ func testEviction(t *testing.T, sc *scenario) {
 	if got := checkLive(t, sc); got != live {
 		t.Errorf("live %s, want %s", got, live)
 	}
+}
+
+// mustStop stops the child (SIGSTOP) and waits until the kernel reports
+// it stopped: the signal is asynchronous, and a child still running when
+// the test takes its lock away would fail before the scenario is set up.
+func (c *child) mustStop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The state follows the command name in parentheses: "pid (comm) T ...".
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+	}
+	t.Fatalf("child %d did not stop within 5s", c.cmd.Process.Pid)
 }
