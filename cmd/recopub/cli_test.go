@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/recopub/recopub/publish"
+	"github.com/recopub/recopub/publish/httpapi/httpapitest"
 	"github.com/recopub/recopub/publish/redistest"
 )
 
@@ -135,7 +136,7 @@ func TestServeStartupUnreachable(t *testing.T) {
 // shape of its HTTP API answer.
 func TestReadCommandsJSON(t *testing.T) {
 	rs := redistest.Start(t)
-	res, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), serveModel())
+	res, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), httpapitest.Model())
 	if err != nil {
 		t.Fatal(err)
 	}

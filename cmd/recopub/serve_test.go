@@ -14,43 +14,9 @@ import (
 	"time"
 
 	"github.com/recopub/recopub/publish"
+	"github.com/recopub/recopub/publish/httpapi/httpapitest"
 	"github.com/recopub/recopub/publish/redistest"
 )
-
-// serveModel has items a..e, segment and popularity lists and two users.
-func serveModel() *publish.Model {
-	list := func(id string, pairs ...any) publish.List {
-		l := publish.List{ID: id}
-		for i := 0; i < len(pairs); i += 2 {
-			l.Members = append(l.Members, pairs[i].(string))
-			l.Scores = append(l.Scores, pairs[i+1].(float64))
-		}
-		return l
-	}
-	fam := func(name string, ls ...publish.List) publish.Family {
-		return publish.Family{Name: name, Lists: publish.FuncLists{N: len(ls), Fn: func(i int, l *publish.List) {
-			l.ID, l.Members, l.Scores = ls[i].ID, append(l.Members, ls[i].Members...), append(l.Scores, ls[i].Scores...)
-		}}}
-	}
-	users := [][]string{
-		{"alice", "membership_status", "gold", "income_bracket", "high", "recent_five_purchases.purchase_1", "c", "recent_five_purchases.purchase_2", "a"},
-		{"sku:1", "recent_five_purchases.purchase_1", "b"},
-	}
-	return &publish.Model{
-		Families: []publish.Family{
-			fam(publish.FamilySimilar, list("a", "b", 0.9, "c", 0.5, "x", 0.4), list("b", "a", 0.9, "d", 0.1), list("c", "d", 0.7, "a", 0.5),
-				list("x:manifest", "a", 1.0)),
-			fam(publish.FamilySegment, list("gold|high", "s1", 30.0, "a", 20.0)),
-			fam(publish.FamilyPopular, list("", "p1", 100.0, "s1", 90.0, "p2", 80.0)),
-		},
-		Users: publish.FuncHashes{N: len(users), Fn: func(i int, h *publish.Hash) {
-			h.ID = users[i][0]
-			for k := 1; k < len(users[i]); k += 2 {
-				h.Fields, h.Values = append(h.Fields, users[i][k]), append(h.Values, users[i][k+1])
-			}
-		}},
-	}
-}
 
 // syncBuffer is a bytes.Buffer safe for a logger and a test to share.
 type syncBuffer struct {
@@ -74,7 +40,7 @@ func (s *syncBuffer) String() string {
 // and shuts down gracefully when its context ends, as on SIGTERM.
 func TestServeCommand(t *testing.T) {
 	rs := redistest.Start(t)
-	if _, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), serveModel()); err != nil {
+	if _, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), httpapitest.Model()); err != nil {
 		t.Fatal(err)
 	}
 	var stderr syncBuffer
@@ -128,7 +94,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 func TestRecommendCommand(t *testing.T) {
 	rs := redistest.Start(t)
-	if _, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), serveModel()); err != nil {
+	if _, err := (&publish.Writer{Client: rs.Client(t)}).Publish(context.Background(), httpapitest.Model()); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := run(t, "recommend", "alice", "-n", "2", "--redis", rs.URL())

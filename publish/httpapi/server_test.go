@@ -16,53 +16,17 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/recopub/recopub/publish"
 	"github.com/recopub/recopub/publish/httpapi"
+	"github.com/recopub/recopub/publish/httpapi/httpapitest"
 	"github.com/recopub/recopub/publish/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
-// testModel has items a..e, segment and popularity lists and two users.
-func testModel() *publish.Model {
-	list := func(id string, pairs ...any) publish.List {
-		l := publish.List{ID: id}
-		for i := 0; i < len(pairs); i += 2 {
-			l.Members = append(l.Members, pairs[i].(string))
-			l.Scores = append(l.Scores, pairs[i+1].(float64))
-		}
-		return l
-	}
-	fam := func(name string, ls ...publish.List) publish.Family {
-		return publish.Family{Name: name, Lists: publish.FuncLists{N: len(ls), Fn: func(i int, l *publish.List) {
-			l.ID, l.Members, l.Scores = ls[i].ID, append(l.Members, ls[i].Members...), append(l.Scores, ls[i].Scores...)
-		}}}
-	}
-	users := [][]string{
-		{"alice", "membership_status", "gold", "income_bracket", "high", "recent_five_purchases.purchase_1", "c", "recent_five_purchases.purchase_2", "a"},
-		{"sku:1", "recent_five_purchases.purchase_1", "b"},
-		{"erin", "recent_five_purchases.purchase_1", "b"},
-	}
-	return &publish.Model{
-		Families: []publish.Family{
-			fam(publish.FamilySimilar, list("a", "b", 0.9, "c", 0.5, "x", 0.4), list("b", "a", 0.9, "d", 0.1), list("c", "d", 0.7, "a", 0.5),
-				list("x:manifest", "a", 1.0)),
-			fam(publish.FamilySegment, list("gold|high", "s1", 30.0, "a", 20.0)),
-			fam(publish.FamilyPopular, list("", "p1", 100.0, "s1", 90.0, "p2", 80.0)),
-			fam(publish.FamilyRec, list("erin", "b", 3.0, "e", 1.0)),
-		},
-		Users: publish.FuncHashes{N: len(users), Fn: func(i int, h *publish.Hash) {
-			h.ID = users[i][0]
-			for k := 1; k < len(users[i]); k += 2 {
-				h.Fields, h.Values = append(h.Fields, users[i][k]), append(h.Values, users[i][k+1])
-			}
-		}},
-	}
-}
-
-// MustServer publishes testModel to a private redis-server and returns
+// MustServer publishes httpapitest.Model to a private redis-server and returns
 // an HTTP test server over it and the version published.
 func MustServer(tb testing.TB) (*httptest.Server, string) {
 	tb.Helper()
 	rdb := redistest.Start(tb).Client(tb)
-	res, err := (&publish.Writer{Client: rdb}).Publish(context.Background(), testModel())
+	res, err := (&publish.Writer{Client: rdb}).Publish(context.Background(), httpapitest.Model())
 	if err != nil {
 		tb.Fatal(err)
 	}
