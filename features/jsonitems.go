@@ -14,10 +14,11 @@ import (
 //
 // It is hand-written because encoding/json costs the whole load more than
 // twice as much: on realistic Order Completed arrays (BenchmarkJSONItems,
-// BenchmarkLoadJSONOrders in jsonitems_bench_test.go) encoding/json with
-// RawMessage elements parsed 6.2x fewer arrays per second and loaded a
-// 300,000-order table 10x slower, and even json.Unmarshal into a struct of
-// just the two fields was 2.6x slower per array; parsing is most of the
+// BenchmarkLoadJSONOrders in jsonitems_bench_test.go, quiet machine, load
+// 0.5-0.9) encoding/json with RawMessage elements parsed 7.2x fewer arrays
+// per second and loaded a 300,000-order table 4.9x slower (161k against
+// 782k events/s), and even json.Unmarshal into a struct of just the two
+// fields was 2.6x slower per array; parsing is most of the
 // time of such a load. FuzzJSONItems checks it against encoding/json.
 
 // jsonItem is one element of a JSON items array.
