@@ -2,19 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/recopub/recopub/publish"
-	"github.com/recopub/recopub/publish/httpapi"
 	"github.com/recopub/recopub/publish/redistest"
 )
 
@@ -26,11 +22,12 @@ type readmeExample struct {
 	want []string
 }
 
-// readmeExamples extracts the `$ ` lines of the ```sh blocks of text and
-// the lines shown under each, up to the next prompt or the block's end.
+// readmeExamples extracts the `$ ` lines of the ```sh blocks of text
+// (a line ending in `\` continues on the next) and the lines shown under
+// each, up to the next prompt or the block's end.
 func readmeExamples(text string) []readmeExample {
 	var out []readmeExample
-	in, cur := false, -1 // cur: the example the block's lines belong to
+	in, cur, cont := false, -1, false // cur: the example the block's lines belong to
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for n := 1; sc.Scan(); n++ {
 		l := sc.Text()
@@ -39,9 +36,12 @@ func readmeExamples(text string) []readmeExample {
 			in, cur = true, -1
 		case in && l == "```":
 			in = false
+		case in && cont:
+			out[cur].cmd = strings.TrimSuffix(out[cur].cmd, "\\") + strings.TrimSpace(l)
+			cont = strings.HasSuffix(l, "\\")
 		case in && strings.HasPrefix(l, "$ "):
 			out = append(out, readmeExample{line: n, cmd: strings.TrimPrefix(l, "$ ")})
-			cur = len(out) - 1
+			cur, cont = len(out)-1, strings.HasSuffix(l, "\\")
 		case in && cur >= 0:
 			out[cur].want = append(out[cur].want, l)
 		}
@@ -75,47 +75,12 @@ func shownOutput(want []string) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
-// shellWords splits a command line as sh would for the quoting the
-// README uses: single and double quotes, no expansions.
-func shellWords(s string) ([]string, error) {
-	var out []string
-	var cur strings.Builder
-	word, quote := false, rune(0)
-	for _, r := range s {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteRune(r)
-		case r == '\'' || r == '"':
-			quote, word = r, true
-		case r == ' ' || r == '\t':
-			if word {
-				out, word = append(out, cur.String()), false
-				cur.Reset()
-			}
-		case strings.ContainsRune("|&;<>$`\\*?", r):
-			return nil, fmt.Errorf("%q: shell syntax %q the README runner does not take", s, r)
-		default:
-			cur.WriteRune(r)
-			word = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("%q: unterminated quote", s)
-	}
-	if word {
-		out = append(out, cur.String())
-	}
-	return out, nil
-}
-
-// TestReadmeExamples runs every `$ ` example of README.md in a fresh
-// directory against a private redis-server and checks the output shown.
-// bin/recopub (or recopub) runs in-process; `bin/recopub serve ... &`
-// starts the HTTP API in-process; curl lines run in sh. The README's
-// Redis URL and localhost:8080 stand for the private server and the test's
-// HTTP server.
+// TestReadmeExamples runs every `$ ` example of README.md, in order, in
+// sh in a fresh directory (readmeShell: bin/recopub is this binary, the
+// README's Redis a private redis-server, localhost:8080 a free port) and
+// checks the output shown: stdout and stderr as a terminal shows them. A
+// line ending in `&` starts a server for the lines after it. A command
+// must exit 0 unless the README shows its output (an error it documents).
 func TestReadmeExamples(t *testing.T) {
 	text, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -125,67 +90,34 @@ func TestReadmeExamples(t *testing.T) {
 	if len(examples) < 10 {
 		t.Fatalf("README has %d `$ ` examples; the serve section alone has more", len(examples))
 	}
-	curl, err := exec.LookPath("curl")
-	if err != nil {
+	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatalf("curl not found (Debian: apt-get install curl): %v", err)
 	}
 	rs := redistest.Start(t)
-	t.Chdir(t.TempDir())
-	var srv *httptest.Server
-	t.Cleanup(func() {
-		if srv != nil {
-			srv.Close()
-		}
-	})
+	http := "127.0.0.1:" + strconv.Itoa(redistest.FreePort(t))
+	sh := newReadmeShell(t, map[string]string{"REDIS_URL": rs.URL()},
+		"redis://127.0.0.1:6379/0", rs.URL(), "--addr :8080", "--addr "+http, "localhost:8080", http)
 	for _, ex := range examples {
-		cmd := strings.ReplaceAll(ex.cmd, "redis://127.0.0.1:6379/0", rs.URL())
-		if srv != nil {
-			cmd = strings.ReplaceAll(cmd, "localhost:8080", strings.TrimPrefix(srv.URL, "http://"))
-		}
 		name := fmt.Sprintf("README.md:%d %s", ex.line, ex.cmd)
-		var got string
-		switch {
-		case strings.HasPrefix(cmd, "curl "):
-			if srv == nil {
-				t.Fatalf("%s: curl before serve", name)
-			}
-			c := exec.Command("sh", "-c", strings.Replace(cmd, "curl", curl, 1))
-			var stderr bytes.Buffer
-			c.Stderr = &stderr
-			b, err := c.Output()
-			if err != nil {
-				t.Fatalf("%s: %v: %s", name, err, stderr.String())
-			}
-			got = string(b)
-		case strings.HasPrefix(cmd, "bin/recopub serve ") && strings.HasSuffix(cmd, " &"):
-			rdb := rs.Client(t)
-			srv = httptest.NewServer(httpapi.New(publish.NewClient(rdb, publish.ClientOptions{}), rdb, httpapi.Options{}))
+		if strings.HasSuffix(ex.cmd, "&") {
+			sh.start(ex.cmd, http)
 			continue
-		case strings.HasPrefix(cmd, "bin/recopub ") || strings.HasPrefix(cmd, "recopub "):
-			args, err := shellWords(cmd)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			var stdout, stderr bytes.Buffer
-			m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
-			if code := m.Run(context.Background(), args[1:]); code != 0 {
-				t.Fatalf("%s: exit %d: %s", name, code, stderr.String())
-			}
-			got = stdout.String()
-		default:
-			t.Fatalf("%s: the README runner takes bin/recopub, recopub and curl commands only", name)
+		}
+		got, code := sh.run(ex.cmd)
+		if code != 0 && len(ex.want) == 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, got)
 		}
 		if len(ex.want) == 0 {
 			continue
 		}
 		if re := shownOutput(ex.want); !re.MatchString(strings.TrimSuffix(got, "\n")) {
-			t.Errorf("%s: output\n%s\nis not what README shows:\n%s", name, got, strings.Join(ex.want, "\n"))
+			t.Errorf("%s: exit %d, output\n%s\nis not what README shows:\n%s", name, code, got, strings.Join(ex.want, "\n"))
 		}
 	}
-	// The dry runs and report --compare of the same section are run by
-	// TestReadmeCompareExample.
+	// The dry runs and report --compare of the data scientist's loop are
+	// run by TestReadmeCompareExample.
 	for _, f := range []string{"out/eval.html", "out/sweep/sweep.csv"} {
-		if _, err := os.Stat(filepath.FromSlash(f)); err != nil {
+		if _, err := os.Stat(filepath.Join(sh.dir, filepath.FromSlash(f))); err != nil {
 			t.Errorf("README says the examples write %s: %v", f, err)
 		}
 	}
