@@ -49,6 +49,22 @@ func newReadmeShell(t *testing.T, env map[string]string, subst ...string) *readm
 	if err := os.Symlink(filepath.Join(repo, "testdata"), filepath.Join(dir, "testdata")); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := exec.LookPath("duckdb"); err != nil {
+		// npm has no DuckDB CLI: README's `duckdb -csv -c SQL` runs the SQL
+		// in npm's DuckDB (testdata/interop/node/duckdb-cli.mjs).
+		node, err := exec.LookPath("node")
+		if err == nil {
+			_, err = os.Stat(filepath.Join(warehouseNodeDir, "node_modules", "@duckdb", "node-api"))
+		}
+		if err != nil {
+			t.Fatalf("README runs duckdb: neither the DuckDB CLI nor npm's DuckDB (%v); `make interop-node` installs the latter", err)
+		}
+		cli := filepath.Join(repo, "testdata", "interop", "node", "duckdb-cli.mjs")
+		script := "#!/bin/sh\nexec '" + node + "' '" + cli + "' \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(bin, "duckdb"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := &readmeShell{t: t, dir: dir}
 	// A clean environment: nothing of the caller's REDIS_URL or
 	// RECOPUB_* reaches the commands.
