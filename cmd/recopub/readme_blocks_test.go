@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -195,5 +198,94 @@ func TestReadmeSecurityExamples(t *testing.T) {
 		if cur == "" {
 			t.Errorf("the %s server has no live version after README's commands", name)
 		}
+	}
+}
+
+// TestReadmeBenchCommand runs README's ingest benchmark block from the
+// repository's root, as written but on a small export: the generator's
+// 10M events become 20,000 under a temporary directory for /tmp/s10m,
+// -benchtime 5x is 1x, and bin/recopub the test's (the repository's bin/
+// may hold none, or an old one).
+func TestReadmeBenchCommand(t *testing.T) {
+	blocks := readmeSectionBlocks(t, "Speed")
+	if len(blocks) != 1 || !strings.Contains(blocks[0].text, "RECOPUB_BENCH_EVENTS") {
+		t.Fatalf("README's Speed section has %d sh blocks, want the benchmark command", len(blocks))
+	}
+	data := filepath.Join(t.TempDir(), "s10m")
+	sh := newReadmeShell(t, nil)
+	text := strings.NewReplacer("bin/recopub ", filepath.Join(sh.dir, "bin", "recopub")+" ",
+		"--users 1000000 --items 200000 --events 10000000", "--users 2000 --items 300 --events 20000",
+		"/tmp/s10m", data, "-benchtime 5x", "-benchtime 1x").Replace(blocks[0].text)
+	if text == blocks[0].text {
+		t.Fatal("nothing of README's benchmark block was made small")
+	}
+	cmd := exec.Command("sh", "-c", "set -e\n"+text)
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = withoutEnv(os.Environ(), "REDIS_URL", "RECOPUB_TEST_MAIN")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README.md:%d: %v:\n%s\n%s", blocks[0].line, err, text, out)
+	}
+	for _, want := range []string{"wrote 20000 events", "BenchmarkLoad/dedup", "BenchmarkLoad/nodedup", "events/s", "cpu-s/op", "\nok "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("README.md:%d: the output has no %q:\n%s", blocks[0].line, want, out)
+		}
+	}
+}
+
+// withoutEnv returns env less the variables named.
+func withoutEnv(env []string, names ...string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// TestReadmeMakeRun runs the set-up's first command, `make run`, with the
+// Makefile's variables pointed into a temporary directory (the binary,
+// the sample) and at a private redis-server, then at an address where
+// nothing answers, which README says falls back to an embedded Redis.
+// The second command, `make test`, is the run this test is part of.
+func TestReadmeMakeRun(t *testing.T) {
+	blocks := readmeSectionBlocks(t, "Set-up: two commands")
+	if len(blocks) != 1 || !strings.HasPrefix(blocks[0].text, "make run ") {
+		t.Fatalf("README's set-up has %d sh blocks, want make run and make test", len(blocks))
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatalf("make not found: %v", err)
+	}
+	dir := t.TempDir()
+	rs := redistest.Start(t)
+	for _, tt := range []struct {
+		name, url string
+		want      []string
+	}{
+		{"redis", rs.URL(), nil},
+		{"nothing answers", "redis://127.0.0.1:" + strconv.Itoa(redistest.FreePort(t)) + "/0",
+			[]string{"using an in-process embedded Redis for this run\n"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command("make", "-C", filepath.Join("..", ".."), "run",
+				"BIN="+filepath.Join(dir, "bin", "recopub"), "SAMPLE="+filepath.Join(dir, "sample"), "REDIS_URL="+tt.url)
+			cmd.Env = withoutEnv(os.Environ(), "REDIS_URL", "RECOPUB_TEST_MAIN", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("make run: %v\n%s", err, out)
+			}
+			want := append(tt.want, "published version ", "events: 200000 read, 200000 kept, dropped: none\n",
+				"similar to P", "user U")
+			for _, w := range want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("make run's output has no %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	if cur := rs.Client(t).Get(context.Background(), "{reco}:current").Val(); cur == "" {
+		t.Errorf("make run published nothing to REDIS_URL")
 	}
 }
