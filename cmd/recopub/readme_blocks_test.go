@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/recopub/recopub/publish/redistest"
 )
 
@@ -287,5 +289,70 @@ func TestReadmeMakeRun(t *testing.T) {
 	}
 	if cur := rs.Client(t).Get(context.Background(), "{reco}:current").Val(); cur == "" {
 		t.Errorf("make run published nothing to REDIS_URL")
+	}
+}
+
+// TestReadmeErrorMessages produces the messages README's "Bad input"
+// section shows (without their commands) and checks them as shown: the
+// run's error, with `…` for any text. The corrupt page of the third line
+// is features' TestLoadBadInput's ("corrupt page").
+func TestReadmeErrorMessages(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	shown := func(prefix string) string {
+		t.Helper()
+		i := strings.Index(readme, "\n"+prefix)
+		if i < 0 {
+			t.Fatalf("README shows no message starting %q", prefix)
+		}
+		line, _, _ := strings.Cut(readme[i+1:], "\n")
+		return line
+	}
+	sample := mustGen(t) // make run's sample, whose counts README shows
+	orders, err := os.ReadFile("../../testdata/ingest/order_list/events/part-00000.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("exports", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile("exports/o.parquet", orders, 0o644)
+	type boolTime struct {
+		UserID    string `parquet:"user_id"`
+		ProductID string `parquet:"product_id"`
+		Event     string `parquet:"event"`
+		Timestamp bool   `parquet:"timestamp"`
+	}
+	if err := parquet.WriteFile("exports/e.parquet", []boolTime{{"u1", "p1", "Order Completed", true}}); err != nil {
+		t.Fatal(err)
+	}
+	events, profiles := filepath.Join(sample, "events"), filepath.Join(sample, "profiles")
+	for _, tt := range []struct {
+		prefix string
+		args   []string
+	}{
+		{`ingest: events file exports/o.parquet:`, []string{"--events", "exports/o.parquet", "--item-col", "products.item_id"}},
+		{`ingest: events file exports/e.parquet:`, []string{"--events", "exports/e.parquet"}},
+		{`--event-weights "Order Complete":`, []string{"--events", events, "--event-weights", "Order Complete=5"}},
+		{`--segment-cols "income_braket":`, []string{"--events", events, "--profiles", profiles, "--segment-cols", "income_braket"}},
+	} {
+		want := shown(tt.prefix)
+		code, _, stderr := run(t, append([]string{"run", "--dry-run"}, tt.args...)...)
+		if code != exitRejected {
+			t.Errorf("%s: exit %d, want %d: %s", tt.prefix, code, exitRejected, stderr)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		var last struct{ Error string }
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+			t.Fatalf("%s: the last log line: %v: %s", tt.prefix, err, stderr)
+		}
+		if !shownOutput([]string{want}).MatchString(last.Error) {
+			t.Errorf("the run's error\n%s\nis not what README shows:\n%s", last.Error, want)
+		}
 	}
 }
