@@ -51,7 +51,8 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 	t := time.Now()
 	format, _ := publish.ParseFileFormat(c.out.format)
 	mw := &publish.ModelWriter{Dir: c.out.dir, Format: format}
-	man, err := mw.Write(ctx, m, c.stages)
+	man, err := mw.Write(ctx, c.bars.modelFiles(m), c.stages)
+	c.bars.end(barFiles)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/recopub/recopub/publish"
@@ -16,8 +17,8 @@ import (
 // no bars. github.com/schollz/progressbar/v3 draws them: rate, counts and
 // ETA on one redrawn line, which is not worth hand-writing.
 //
-// Each stage (ingest, model, publish lists, publish hashes, verify, flip)
-// gets its own bar, created when the stage starts, so its rate and ETA
+// Each stage (ingest, model, user lists, write model (run --dry-run --out),
+// publish lists, publish hashes, verify, flip) gets its own bar, created when the stage starts, so its rate and ETA
 // count from then. Bars and log lines share the terminal through mu: a log
 // line first clears the bar's line (logger), so it never lands on it.
 type progressBars struct {
@@ -165,6 +166,7 @@ const (
 	barModel  = "model         "
 	barFlip   = "flip          "
 	barUsers  = "user lists    "
+	barFiles  = "write model   "
 )
 
 // ingest is for features.Options.Progress.
@@ -254,4 +256,83 @@ func (h barHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h barHandler) WithGroup(name string) slog.Handler {
 	return barHandler{h.Handler.WithGroup(name), h.p}
+}
+
+// modelFiles returns m with its lists and feature hashes counted on the
+// "write model" bar as they are read, for publish.ModelWriter (run
+// --dry-run --out): the bar is drawn now, its total every list of every
+// family plus every hash. m itself is unchanged; without bars it is m.
+func (p *progressBars) modelFiles(m *publish.Model) *publish.Model {
+	if !p.on() {
+		return m
+	}
+	var total int64
+	for _, f := range m.Families {
+		total += int64(f.Lists.Len())
+	}
+	if m.Users != nil {
+		total += int64(m.Users.Len())
+	}
+	c := &readCounter{s: p.stage(barFiles), total: total}
+	c.s.set(0, total)
+	out := *m
+	out.Families = make([]publish.Family, len(m.Families))
+	for i, f := range m.Families {
+		out.Families[i] = publish.Family{Name: f.Name, Lists: c.lists(f.Lists)}
+	}
+	if m.Users != nil {
+		out.Users = countedHashes{m.Users, c}
+	}
+	return &out
+}
+
+// readCounter moves a bar by one for each list or hash read, redrawing
+// every readStep reads (the bar throttles its drawing too).
+type readCounter struct {
+	s     *stageBar
+	total int64
+	n     atomic.Int64
+}
+
+const readStep = 256
+
+func (c *readCounter) tick() {
+	if n := c.n.Add(1); n%readStep == 0 || n == c.total {
+		c.s.set(n, c.total)
+	}
+}
+
+// lists wraps src, keeping publish.CountedLists when src has it.
+func (c *readCounter) lists(src publish.ListSource) publish.ListSource {
+	if cl, ok := src.(publish.CountedLists); ok {
+		return countedCountedLists{countedLists{cl, c}, cl}
+	}
+	return countedLists{src, c}
+}
+
+type countedLists struct {
+	publish.ListSource
+	c *readCounter
+}
+
+func (l countedLists) List(i int, dst *publish.List) {
+	l.ListSource.List(i, dst)
+	l.c.tick()
+}
+
+type countedCountedLists struct {
+	countedLists
+	counts publish.CountedLists
+}
+
+func (l countedCountedLists) Counts(i int, dst []int64) []int64 { return l.counts.Counts(i, dst) }
+
+type countedHashes struct {
+	publish.HashSource
+	c *readCounter
+}
+
+func (h countedHashes) Hash(i int, dst *publish.Hash) {
+	h.HashSource.Hash(i, dst)
+	h.c.tick()
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -188,5 +190,78 @@ func TestProgressLogsOffBars(t *testing.T) {
 	}
 	if logs != 101 {
 		t.Errorf("%d log lines on the screen, want 101", logs)
+	}
+}
+
+// countingLists is a publish.CountedLists of n lists of two members.
+type countingLists struct{ n int }
+
+func (l countingLists) Len() int { return l.n }
+func (l countingLists) List(i int, dst *publish.List) {
+	dst.ID = "P" + strconv.Itoa(i)
+	dst.Members = append(dst.Members, "P"+strconv.Itoa(i+1), "P"+strconv.Itoa(i+2))
+	dst.Scores = append(dst.Scores, 0.5, 0.25)
+}
+func (l countingLists) Counts(i int, dst []int64) []int64 { return append(dst, int64(i), 1) }
+
+// TestProgressModelFiles: run --dry-run --out's write gets a bar of its
+// own, drawn when the write starts (0 of every list and hash), moving as
+// ModelWriter reads them at the rate it reads them, and finished; the
+// files are those written without bars (co_count kept).
+func TestProgressModelFiles(t *testing.T) {
+	const lists, hashes = 700, 324
+	m := &publish.Model{
+		Families: []publish.Family{{Name: publish.FamilySimilar, Lists: countingLists{lists}}},
+		Users: publish.FuncHashes{N: hashes, Fn: func(i int, h *publish.Hash) {
+			h.ID = "U" + strconv.Itoa(i)
+			h.Fields, h.Values = append(h.Fields, "f"), append(h.Values, strconv.Itoa(i))
+		}},
+	}
+	if (&progressBars{enabled: false}).modelFiles(m) != m {
+		t.Error("model wrapped although stderr is not a terminal")
+	}
+	term := &fakeTerm{}
+	p := &progressBars{w: term, enabled: true}
+	start := time.Now()
+	wrapped := p.modelFiles(m)
+	if out := term.String(); !strings.Contains(out, "write model") || !strings.Contains(out, "0/1024") {
+		t.Fatalf("write model bar not drawn when the write starts: %q", out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	plain, barred := t.TempDir(), t.TempDir()
+	ctx := t.Context()
+	if _, err := (&publish.ModelWriter{Dir: plain}).Write(ctx, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&publish.ModelWriter{Dir: barred}).Write(ctx, wrapped, nil); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start).Seconds()
+	p.end(barFiles)
+	ms := rateRE.FindAllStringSubmatch(term.String(), -1)
+	if len(ms) == 0 {
+		t.Fatalf("no rate drawn: %q", term.String())
+	}
+	last := ms[len(ms)-1]
+	done, _ := strconv.ParseFloat(last[1], 64)
+	rate, _ := strconv.ParseFloat(last[3], 64)
+	if last[2] != "1024" || done < readStep || rate > done/0.2*1.5 || rate < done/elapsed/4 {
+		t.Errorf("drew %q: want n/1024 at about n/%.1fs per second", last[0], elapsed)
+	}
+	if got := screenLines(term.String()); strings.TrimSpace(got[len(got)-1]) != "" {
+		t.Errorf("the finished bar stays on the screen: %q", got[len(got)-1])
+	}
+	for _, f := range []string{publish.NeighborsFile, publish.FeaturesFile} {
+		a, err := os.ReadFile(filepath.Join(plain, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(barred, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s written through the bar differs from the one written without", f)
+		}
 	}
 }
