@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/recopub/recopub/publish"
+	"github.com/recopub/recopub/publish/redistest"
 )
 
 // fakeTerm is a terminal for bar tests: it keeps the bytes written, under
@@ -263,5 +265,55 @@ func TestProgressModelFiles(t *testing.T) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s written through the bar differs from the one written without", f)
 		}
+	}
+}
+
+// TestProgressOnTerminal runs the job with stderr on a terminal (a pty,
+// by util-linux's script) and checks what it draws: one bar per stage,
+// each first drawn in the order the stages run, and no log line sharing
+// a line with a bar.
+func TestProgressOnTerminal(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("script (util-linux) not found: %v", err)
+	}
+	rs := redistest.Start(t)
+	sh := newReadmeShell(t, nil)
+	data := MustGen(t)
+	in := "--events " + filepath.Join(data, "events") + " --profiles " + filepath.Join(data, "profiles")
+	for _, tt := range []struct {
+		name, args string
+		bars       []string
+	}{
+		{"publish", "run " + in + " --redis " + rs.URL() + " --user-lists 5",
+			[]string{"ingest", "model", "user lists", "publish lists", "publish hashes", "verify", "flip"}},
+		{"dry run --out", "run --dry-run --out " + filepath.Join(t.TempDir(), "m") + " " + in,
+			[]string{"ingest", "model", "write model"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := sh.run(scriptBin + " -qfec 'recopub " + tt.args + "' /dev/null")
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			at := -1
+			for _, b := range tt.bars {
+				// A bar: "desc  40% |███   | (4/10, ...)", or before its total
+				// is known "| desc  (0/-, ...)".
+				loc := regexp.MustCompile(regexp.QuoteMeta(b) + ` +(\d+% \||\(\d+/-)`).FindStringIndex(out)
+				if loc == nil {
+					t.Errorf("no %q bar drawn:\n%q", b, out)
+					continue
+				}
+				if loc[0] < at {
+					t.Errorf("the %q bar first drawn before the stage before it", b)
+				}
+				at = loc[0]
+			}
+			for _, l := range screenLines(out) {
+				if strings.Contains(l, "it/s") && strings.Contains(l, "=") {
+					t.Errorf("a log line shares its line with a bar: %q", l)
+				}
+			}
+		})
 	}
 }
