@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,36 @@ func TestRunLogHasNoGoMaps(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no 'wrote model files' line with lists as an object:\n%s", stderr)
+	}
+}
+
+// TestLogsOnTerminal runs the job with stderr on a terminal (a pty):
+// human text, no Go map syntax, no escaped JSON text (\" or a literal \n),
+// and an error several files share written once.
+func TestLogsOnTerminal(t *testing.T) {
+	sh := newReadmeShell(t, nil)
+	events := filepath.Join(MustGen(t), "events")
+	out, code := runOnTerminal(t, sh, "run --dry-run --events "+events)
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, bad := range []string{"map[", `"msg":`, `"time":`} {
+		if strings.Contains(out, bad) {
+			t.Errorf("%q on the terminal:\n%s", bad, out)
+		}
+	}
+	screen := strings.Join(screenLines(out), "\n")
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d INFO +ingest .*events_read=20000`).MatchString(screen) {
+		t.Errorf("no human ingest line on the terminal:\n%s", out)
+	}
+	out, code = runOnTerminal(t, sh, "run --dry-run --item-col product --events "+events)
+	if code != exitRejected {
+		t.Fatalf("misspelled --item-col: exit %d, want %d:\n%s", code, exitRejected, out)
+	}
+	if strings.Contains(out, `\"`) || strings.Contains(out, `\n`) {
+		t.Errorf("escaped text on the terminal:\n%s", out)
+	}
+	if n := strings.Count(out, `column "product" not found`); n != 1 {
+		t.Errorf("the misspelled column reported %d times, want once naming the files:\n%s", n, out)
 	}
 }

@@ -273,10 +273,6 @@ func TestProgressModelFiles(t *testing.T) {
 // each first drawn in the order the stages run, and no log line sharing
 // a line with a bar.
 func TestProgressOnTerminal(t *testing.T) {
-	scriptBin, err := exec.LookPath("script")
-	if err != nil {
-		t.Fatalf("script (util-linux) not found: %v", err)
-	}
 	rs := redistest.Start(t)
 	sh := newReadmeShell(t, nil)
 	data := MustGen(t)
@@ -291,7 +287,7 @@ func TestProgressOnTerminal(t *testing.T) {
 			[]string{"ingest", "model", "write model"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, code := sh.run(scriptBin + " -qfec 'recopub " + tt.args + "' /dev/null")
+			out, code := runOnTerminal(t, sh, tt.args)
 			if code != 0 {
 				t.Fatalf("exit %d:\n%s", code, out)
 			}
@@ -316,4 +312,16 @@ func TestProgressOnTerminal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runOnTerminal runs recopub with args (no quotes in them) in sh's
+// directory with stdout and stderr on a pseudo-terminal, by util-linux's
+// script, and returns what was written to it and the exit code.
+func runOnTerminal(t *testing.T, sh *readmeShell, args string) (string, int) {
+	t.Helper()
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("script (util-linux) not found: %v", err)
+	}
+	return sh.run(scriptBin + " -qfec 'recopub " + args + "' /dev/null")
 }

@@ -356,3 +356,25 @@ func TestReadmeErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeSaysWhereTheBinaryIs: README tells a newcomer where `make
+// build` puts the binary and how to put it on PATH instead, and its `$ `
+// examples call bin/recopub, which exists after make build in a clone,
+// never a bare recopub that may not be on PATH.
+func TestReadmeSaysWhereTheBinaryIs(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"`make build` writes the binary to `bin/recopub`", "`go install ./cmd/recopub`"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("README does not say %s", want)
+		}
+	}
+	bare := regexp.MustCompile(`(^|[;&|(]\s*|^(\w+=\S*\s+)+)recopub\s`)
+	for _, ex := range readmeExamples(string(b)) {
+		if bare.MatchString(ex.cmd) {
+			t.Errorf("README.md:%d: %q calls recopub from PATH; `$ ` examples call bin/recopub", ex.line, ex.cmd)
+		}
+	}
+}

@@ -49,3 +49,26 @@ func TestDryRunOutReportAndCSV(t *testing.T) {
 		t.Errorf("--out-format xlsx: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestReportLLRLogAxis: LLR scores span decades, so report.html's score
+// histogram says it has a log x axis (with a linear one almost every score
+// fell into the first bin); cosine scores keep a linear axis.
+func TestReportLLRLogAxis(t *testing.T) {
+	events := filepath.Join(MustGen(t), "events")
+	for _, tt := range []struct {
+		metric string
+		log    bool
+	}{{"llr", true}, {"cosine", false}} {
+		out := filepath.Join(t.TempDir(), tt.metric)
+		if code, _, stderr := run(t, "run", "--dry-run", "--events", events, "--metric", tt.metric, "--out", out); code != 0 {
+			t.Fatalf("%s: exit %d: %s", tt.metric, code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "report.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), "Log x axis and bins: the values span"); got != tt.log {
+			t.Errorf("%s: the score histogram's caption says a log x axis: %v, want %v", tt.metric, got, tt.log)
+		}
+	}
+}
