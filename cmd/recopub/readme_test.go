@@ -110,7 +110,7 @@ func TestReadmeExamples(t *testing.T) {
 		if len(ex.want) == 0 {
 			continue
 		}
-		if re := shownOutput(ex.want); !re.MatchString(strings.TrimSuffix(got, "\n")) {
+		if re := shownOutput(ex.want); !re.MatchString(screenText(got)) {
 			t.Errorf("%s: exit %d, output\n%s\nis not what README shows:\n%s", name, code, got, strings.Join(ex.want, "\n"))
 		}
 	}
@@ -121,6 +121,16 @@ func TestReadmeExamples(t *testing.T) {
 			t.Errorf("README says the examples write %s: %v", f, err)
 		}
 	}
+}
+
+// screenText is out as a terminal shows it for comparing with README:
+// without the spaces that end lines, nor the final line break.
+func screenText(out string) string {
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 func TestShownOutput(t *testing.T) {
