@@ -95,8 +95,12 @@ func TestReadmeExamples(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	http := "127.0.0.1:" + strconv.Itoa(redistest.FreePort(t))
-	sh := newReadmeShell(t, map[string]string{"REDIS_URL": rs.URL()},
-		"redis://127.0.0.1:6379/0", rs.URL(), "--addr :8080", "--addr "+http, "localhost:8080", http)
+	// testdata/config/nightly.yaml writes its summary to /tmp: here to a
+	// temporary directory, by the variable that overrides the file.
+	summary := filepath.Join(t.TempDir(), "recopub-summary.json")
+	sh := newReadmeShell(t, map[string]string{"REDIS_URL": rs.URL(), "RECOPUB_PUBLISH_SUMMARY": summary},
+		"redis://127.0.0.1:6379/0", rs.URL(), "--addr :8080", "--addr "+http, "localhost:8080", http,
+		"/tmp/recopub-summary.json", summary)
 	for _, ex := range examples {
 		name := fmt.Sprintf("README.md:%d %s", ex.line, ex.cmd)
 		if strings.HasSuffix(ex.cmd, "&") {
