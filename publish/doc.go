@@ -11,6 +11,8 @@
 //	{reco}:versions                sorted set: version ids scored by creation time (ms)
 //	{reco}:status                  hash: version id -> writing | complete | failed
 //	{reco}:lock                    string: the run lock and fencing token, with a TTL
+//	{reco}:lock:<version>:<i>      string: the lock of shard i of a sharded version
+//	{reco}:shards:<version>        hash: a sharded version's shard count, fingerprint and shard records
 //	{reco}:flipped                 hash: version id -> when it was last made live (ms)
 //	{reco}:flips                   pub/sub channel: the new live version id after each flip
 //	reco:<version>:manifest        hash: created_at, status, parameters, inputs, counts
