@@ -31,7 +31,12 @@ job() { # label, namespace, extra args...: recopub run under /usr/bin/time
 	/usr/bin/time -f "$label wall %e s, peak RSS %M KB" -o "$tmp/$label.time" \
 		"$BIN" run --events "$DATA/events" --profiles "$DATA/profiles" --redis "$url" --namespace "$ns" $EXTRA "$@" \
 		>"$tmp/$label.out" 2>"$tmp/$label.err" || { echo "$label failed:"; tail -5 "$tmp/$label.err"; exit 1; }
-	cat "$tmp/$label.time"
+	echo "$(cat "$tmp/$label.time"); $(grep '^seconds' "$tmp/$label.out")"
+}
+flip() { # namespace, version
+	t=$(now)
+	"$BIN" flip --redis "$url" --namespace "$1" --version "$2" --shards "$N"
+	echo "flip: $(echo "$(now) - $t" | bc) s (counts every key of the version, then gc)"
 }
 version() { echo "$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"; }
 
@@ -49,7 +54,7 @@ while [ "$i" -lt "$N" ]; do
 	job "apart-$i" apart --shard "$i/$N" --version "$v"
 	i=$((i + 1))
 done
-"$BIN" flip --redis "$url" --namespace apart --version "$v" --shards "$N"
+flip apart "$v"
 echo "apart: total $(echo "$(now) - $t0" | bc) s; load average $(load)"
 
 redis-cli -p "$port" flushall >/dev/null
@@ -61,5 +66,5 @@ while [ "$i" -lt "$N" ]; do
 	i=$((i + 1))
 done
 wait
-"$BIN" flip --redis "$url" --namespace together --version "$v" --shards "$N"
+flip together "$v"
 echo "together: total $(echo "$(now) - $t0" | bc) s; load average $(load)"
