@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,6 +201,26 @@ func (c *runCommand) acquireLock(ctx context.Context, rdb redis.UniversalClient)
 		return c.acquireShardLock(ctx, rdb)
 	}
 	return publish.AcquireLock(ctx, rdb, c.redis.keys(), c.lockOptions())
+}
+
+// shardProgress tells, for versions, how far the shards of a sharded
+// version being written are.
+func shardProgress(ctx context.Context, rdb redis.UniversalClient, k publish.Keys, version string) string {
+	n, recs, err := publish.ShardRecords(ctx, rdb, k, version)
+	if err != nil {
+		return "  shards: " + err.Error()
+	}
+	var missing []string
+	for i := range n {
+		if recs[i].Status != publish.ShardComplete {
+			missing = append(missing, strconv.Itoa(i))
+		}
+	}
+	text := fmt.Sprintf("  shards %d/%d complete", n-len(missing), n)
+	if len(missing) > 0 {
+		text += " (not: " + strings.Join(missing, ", ") + ")"
+	}
+	return text
 }
 
 // shardFlipText ends the first line of a sharded run's report.

@@ -174,6 +174,9 @@ func TestShardGC(t *testing.T) {
 	const ns = "shardgc"
 	version := publish.NewVersionID(time.Now())
 	mustRunOK(t, "shard 0", shardJobArgs(dir, s.URL(), ns, "--shard", "0/2", "--version", version)...)
+	if code, stdout, _ := run(t, "versions", "--redis", s.URL(), "--namespace", ns); code != 0 || !strings.Contains(stdout, version+"    writing") || !strings.Contains(stdout, "shards 1/2 complete (not: 1)") {
+		t.Fatalf("versions: exit %d: %s", code, stdout)
+	}
 	code, stdout, _ := run(t, "gc", "--redis", s.URL(), "--namespace", ns, "--grace", "1h")
 	if code != 0 || !strings.Contains(stdout, "removed 0 versions") {
 		t.Fatalf("gc within grace: exit %d: %s", code, stdout)
