@@ -5,7 +5,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 SAMPLE    := sample
 export REDIS_URL
 
-.PHONY: all build run test test-short bench fuzz lint redis-server interop-node notebooks notebook-deps image clean
+.PHONY: all build run test test-short bench bench-shards fuzz lint redis-server interop-node notebooks notebook-deps image clean
 
 all: build
 
@@ -58,6 +58,14 @@ bench: build redis-server
 	GO=$(GO) testdata/bench/versus-redis-cli.sh
 	bash testdata/peers/run.sh   # recopub's model stage vs a scipy peer (Debian python3-scipy)
 	$(GO) test -run XXX -bench 'BenchmarkServe$$' -benchtime 1x ./cmd/recopub/   # recopub serve under wrk (Debian wrk)
+
+# The job as one process and as SHARDS shards (one after another, and
+# at once) on one export against a private redis-server: wall, peak RSS
+# and load average of each process (docs/operations.md "Sharded runs").
+DATA ?= /work/bench/s10m
+SHARDS ?= 2
+bench-shards: build
+	testdata/bench/shards.sh $(DATA) $(SHARDS)
 
 fuzz:
 	$(GO) test ./publish -run XXX -fuzz FuzzDumpRoundTrip -fuzztime 60s

@@ -80,6 +80,29 @@ func BenchmarkSimilar(b *testing.B) {
 	}
 }
 
+// BenchmarkSimilarRows shows what Options.Rows saves a shard: one of n
+// shards computes its items' rows only, so its kernel time should be
+// about 1/n of all rows' (the rows are spread by the item's index here;
+// recopub run --shard spreads them by a hash of the item id).
+func BenchmarkSimilarRows(b *testing.B) {
+	nu, ni, users, items := synthetic(1_000_000, 1)
+	m := NewMatrix(nu, ni, users, items, nil)
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("shard=0of%d", n), func(b *testing.B) {
+			opt := Options{Metric: Cosine, MaxUserItems: 500, Seed: 1}
+			if n > 1 {
+				opt.Rows = func(i int) bool { return i%n == 0 }
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Similar(b.Context(), m, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkEASE shows the dense model's cubic growth in the item count.
 func BenchmarkEASE(b *testing.B) {
 	for _, ni := range []int{250, 500, 1000} {

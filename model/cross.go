@@ -24,7 +24,7 @@ import (
 // lift, inclusion, pmi or llr; Options.Weighted is ignored. Unlike Similar,
 // y may be x itself: viewing x and buying x is a pair like any other, and
 // it is often the strongest. MinSupport, MinScore, TopN, MaxUserItems (which
-// down-samples a and b alike) and Workers mean what they mean for Similar,
+// down-samples a and b alike), Rows and Workers mean what they mean for Similar,
 // and the result is again identical for any number of workers.
 //
 // The lists need not be in time order: a user who bought y and later viewed
@@ -72,7 +72,8 @@ func CrossOccurrence(ctx context.Context, a, b *Matrix, opt Options) (*Neighbors
 		}
 	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, a, splitWork(a, b, workers, 0), workers, opt.topN(), newRow, nil, opt.Progress)
+	keep := rowMask(a.NumItems, opt.Rows, nil)
+	nb, err := forEachRow(ctx, a, splitWork(a, b, workers, 0, keep), workers, opt.topN(), newRow, nil, keep, opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("cross-occurrence %s: %w", opt.Metric, err)
 	}

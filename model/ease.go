@@ -49,7 +49,8 @@ func FitEASE(ctx context.Context, m *Matrix, opt Options) (*EASEWeights, error) 
 // w was fitted with: the TopN largest positive entries of each row of B.
 func (w *EASEWeights) Neighbors(ctx context.Context) (*Neighbors, error) {
 	workers := w.opt.workers()
-	nb, err := forEachRow(ctx, w.m, splitWork(w.m, w.m, workers, int64(w.n)), workers, w.opt.topN(), w.rows, nil, w.opt.Progress)
+	keep := rowMask(w.m.NumItems, w.opt.Rows, nil)
+	nb, err := forEachRow(ctx, w.m, splitWork(w.m, w.m, workers, int64(w.n), keep), workers, w.opt.topN(), w.rows, nil, keep, w.opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", EASE, err)
 	}

@@ -39,6 +39,15 @@ type Options struct {
 	MaxUserItems int
 	Seed         int64
 
+	// Rows, when set, names the items whose lists are computed (by their
+	// index in the Matrix); the others get empty lists and cost nothing.
+	// Every statistic (degrees, user counts, the down-sampling) is still
+	// taken over the whole matrix, so a computed list is identical to the
+	// same item's list without Rows: a sharded run computes its items
+	// only (recopub run --shard). NewFit ignores it for the deep lists
+	// per-user scoring reads, which need every item.
+	Rows func(item int) bool
+
 	// Progress, when set, is called as rows of items are finished, with
 	// the number done so far and the total. It is called from the worker
 	// goroutines, so it must be safe for concurrent use. EASE does not

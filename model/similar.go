@@ -45,7 +45,8 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 		newRow = binaryRows(m, &opt, orig)
 	}
 	workers := opt.workers()
-	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, 0), workers, opt.topN(), newRow, orig, opt.Progress)
+	keep := rowMask(m.NumItems, opt.Rows, orig)
+	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, 0, keep), workers, opt.topN(), newRow, orig, keep, opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}
@@ -68,10 +69,14 @@ type chunk struct {
 // items often have the lowest ids) does not leave one worker busy while the
 // others idle. Item i's work is the inner-loop steps of its row, the sum
 // over its users in rows of their number of items in cols, plus extra per
-// row. rows and cols are the same matrix except for cross-occurrence.
-func splitWork(rows, cols *Matrix, workers int, extra int64) []chunk {
+// row; a row keep leaves out (see rowMask) costs nothing. rows and cols
+// are the same matrix except for cross-occurrence.
+func splitWork(rows, cols *Matrix, workers int, extra int64, keep []bool) []chunk {
 	m := rows
 	cost := func(i int) int64 {
+		if keep != nil && !keep[i] {
+			return 0
+		}
 		w := extra + 1
 		for _, u := range m.ItemUser[m.ItemPtr[i]:m.ItemPtr[i+1]] {
 			w += cols.UserPtr[u+1] - cols.UserPtr[u]
@@ -99,8 +104,9 @@ func splitWork(rows, cols *Matrix, workers int, extra int64) []chunk {
 // Workers claim chunks in turn; each chunk's output lands in its own slot,
 // so the assembled result does not depend on which worker ran what. The
 // context is checked before each chunk. orig, when not nil, maps m's items
-// to the ids of the result (see relabel).
-func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc, orig []uint32, progress func(done, total int)) (*Neighbors, error) {
+// to the ids of the result (see relabel). keep, when not nil, names the
+// rows to compute; the others get empty lists.
+func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN int, newRow func() rowFunc, orig []uint32, keep []bool, progress func(done, total int)) (*Neighbors, error) {
 	var next, done atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, len(chunks)) {
@@ -115,6 +121,9 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 				out := &chunks[c]
 				out.lens = make([]int32, out.hi-out.lo)
 				for i := out.lo; i < out.hi; i++ {
+					if keep != nil && !keep[i] {
+						continue // lens[i-out.lo] stays 0
+					}
 					top.reset(topN)
 					row(i, top)
 					best := top.sorted()
@@ -165,6 +174,20 @@ func assemble(numItems int, chunks []chunk, orig []uint32) *Neighbors {
 		}
 	}
 	return nb
+}
+
+// rowMask returns which of m's rows to compute for Options.Rows, in m's
+// numbering (orig maps it back to the caller's, see relabel), or nil for
+// every row.
+func rowMask(numItems int, rows func(item int) bool, orig []uint32) []bool {
+	if rows == nil {
+		return nil
+	}
+	keep := make([]bool, numItems)
+	for i := range keep {
+		keep[i] = rows(int(origID(orig, uint32(i))))
+	}
+	return keep
 }
 
 // accumulator is a worker's dense scratch row: counts[j] is c_ij for the

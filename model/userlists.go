@@ -290,6 +290,9 @@ func NewFit(ctx context.Context, m *Matrix, opt Options, userDepth int) (*Fit, e
 	}
 	topN := opt.topN()
 	opt.TopN = max(topN, orDefault(max(userDepth, 0), DefaultUserDepth))
+	// A user's list is scored from the deep lists of every item the user
+	// has, in any shard: Rows cannot leave any out.
+	opt.Rows = nil
 	deep, err := Similar(ctx, m, opt)
 	if err != nil {
 		return nil, err

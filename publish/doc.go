@@ -11,6 +11,8 @@
 //	{reco}:versions                sorted set: version ids scored by creation time (ms)
 //	{reco}:status                  hash: version id -> writing | complete | failed
 //	{reco}:lock                    string: the run lock and fencing token, with a TTL
+//	{reco}:lock:<version>:<i>      string: the lock of shard i of a sharded version
+//	{reco}:shards:<version>        hash: a sharded version's shard count, fingerprint and shard records
 //	{reco}:flipped                 hash: version id -> when it was last made live (ms)
 //	{reco}:flips                   pub/sub channel: the new live version id after each flip
 //	reco:<version>:manifest        hash: created_at, status, parameters, inputs, counts
@@ -43,6 +45,21 @@
 // neither flip nor delete. Flip also counts the version's keys against
 // its manifest (VerifyVersion) and refuses a damaged version. The package
 // functions Flip, DeleteVersion and GC take the lock for the one call.
+//
+// # Sharded versions
+//
+// A job too big for one machine writes one version as n shards (Shard;
+// a key belongs to shard ShardOf(its id, n)). Each shard takes its own
+// lock (AcquireShardLock, {reco}:lock:<version>:<i>), so shards run at
+// the same time and beside gc; Writer.WriteShard registers the shard in
+// {reco}:shards:<version> (the first one lists the version as writing),
+// writes the part of the model the shard owns (Shard.Model), verifies a
+// sample and records the shard complete with its key counts. Nothing is
+// flippable until Lock.FlipShards, under the namespace's lock, finds
+// every shard complete, sums their counts into the manifest, counts the
+// version's keys against them and flips. Deleting a version (gc) is
+// refused while one of its shards holds its lock or, for gc, was active
+// within the grace period (ErrShardActive).
 //
 // # Models as files
 //

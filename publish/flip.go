@@ -103,6 +103,9 @@ func (l *Lock) markComplete(ctx context.Context, version string) error {
 // the lock (else ErrLockLost), that the version is complete and, unless
 // rolling back, not older than the live one.
 func (l *Lock) Flip(ctx context.Context, version string, rollback bool) (string, error) {
+	if err := l.namespaceOnly("flip"); err != nil {
+		return "", err
+	}
 	// Checked again by the script; first so that an unknown or failed
 	// version is refused for what it is, not for its missing keys.
 	st, err := l.c.HGet(ctx, l.k.Status(), version).Result()
@@ -115,6 +118,12 @@ func (l *Lock) Flip(ctx context.Context, version string, rollback bool) (string,
 	if err := VerifyVersion(ctx, l.c, l.k, version); err != nil {
 		return "", fmt.Errorf("flip to %s: %w", version, err)
 	}
+	return l.flipVerified(ctx, version, rollback)
+}
+
+// flipVerified runs the flip script for a version whose keys were
+// counted against its manifest.
+func (l *Lock) flipVerified(ctx context.Context, version string, rollback bool) (string, error) {
 	rb := "0"
 	if rollback {
 		rb = "1"

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -59,6 +60,21 @@ func (k Keys) Flipped() string { return k.control("flipped") }
 
 // Lock is the run lock.
 func (k Keys) Lock() string { return k.control("lock") }
+
+// ShardLock is the lock a shard of a sharded version holds while it
+// writes (see AcquireShardLock); it shares the {ns} hash tag with the
+// control keys, so the scripts that check it run on one slot.
+func (k Keys) ShardLock(version string, shard int) string {
+	return k.shardLockPrefix(version) + strconv.Itoa(shard)
+}
+
+func (k Keys) shardLockPrefix(version string) string { return k.control("lock:" + version + ":") }
+
+// Shards is the hash recording the shards of a sharded version: "shards"
+// (how many), "fingerprint" (of the parameters and inputs every shard
+// must share), "active_ms" (the last time a shard started or ended) and,
+// for each shard index, its ShardRecord as JSON.
+func (k Keys) Shards(version string) string { return k.control("shards:" + version) }
 
 // Flips is the pub/sub channel announcing each new live version.
 func (k Keys) Flips() string { return k.control("flips") }

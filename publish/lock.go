@@ -46,10 +46,12 @@ type LockOptions struct {
 type Lock struct {
 	c     redis.UniversalClient
 	k     Keys
+	key   string // k.Lock(), or a shard's lock (AcquireShardLock)
 	value string
 	ttl   time.Duration
 
 	stop chan struct{}
+	once sync.Once // closes stop: Release may be called twice
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	lost error
@@ -88,6 +90,11 @@ end
 // AcquireLock takes the namespace's run lock or returns an error wrapping
 // ErrLocked that says who holds it, since when and for how long.
 func AcquireLock(ctx context.Context, c redis.UniversalClient, k Keys, opt LockOptions) (*Lock, error) {
+	return acquire(ctx, c, k, k.Lock(), opt)
+}
+
+// acquire takes the lock key: the namespace's or a shard's.
+func acquire(ctx context.Context, c redis.UniversalClient, k Keys, key string, opt LockOptions) (*Lock, error) {
 	ttl := opt.TTL
 	if ttl <= 0 {
 		ttl = DefaultLockTTL
@@ -95,13 +102,13 @@ func AcquireLock(ctx context.Context, c redis.UniversalClient, k Keys, opt LockO
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	v, _ := json.Marshal(lockValue{Token: hex.EncodeToString(b[:]), Owner: opt.Owner, Since: time.Now().UTC().Truncate(time.Millisecond)})
-	l := &Lock{c: c, k: k, value: string(v), ttl: ttl, stop: make(chan struct{})}
-	ok, err := c.SetNX(ctx, k.Lock(), l.value, ttl).Result()
+	l := &Lock{c: c, k: k, key: key, value: string(v), ttl: ttl, stop: make(chan struct{})}
+	ok, err := c.SetNX(ctx, key, l.value, ttl).Result()
 	if err != nil {
-		return nil, fmt.Errorf("take lock %s: %w", k.Lock(), err)
+		return nil, fmt.Errorf("take lock %s: %w", key, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w %s: %s", ErrLocked, k.Lock(), holder(ctx, c, k))
+		return nil, fmt.Errorf("%w %s: %s", ErrLocked, key, holder(ctx, c, key))
 	}
 	l.wg.Add(1)
 	go l.renew(context.WithoutCancel(ctx))
@@ -110,12 +117,12 @@ func AcquireLock(ctx context.Context, c redis.UniversalClient, k Keys, opt LockO
 
 // holder describes who holds the lock, since when and how long it lasts
 // unless renewed.
-func holder(ctx context.Context, c redis.UniversalClient, k Keys) string {
-	raw, err := c.Get(ctx, k.Lock()).Result()
+func holder(ctx context.Context, c redis.UniversalClient, key string) string {
+	raw, err := c.Get(ctx, key).Result()
 	if err != nil {
 		return "holder unknown (" + err.Error() + ")"
 	}
-	pttl, _ := c.PTTL(ctx, k.Lock()).Result()
+	pttl, _ := c.PTTL(ctx, key).Result()
 	var v lockValue
 	who := "held by an unknown holder"
 	if json.Unmarshal([]byte(raw), &v) == nil && !v.Since.IsZero() {
@@ -140,12 +147,12 @@ func (l *Lock) renew(ctx context.Context) {
 		case <-t.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, every)
-		n, err := renewScript.Run(rctx, l.c, []string{l.k.Lock()}, l.value, l.ttl.Milliseconds()).Int()
+		n, err := renewScript.Run(rctx, l.c, []string{l.key}, l.value, l.ttl.Milliseconds()).Int()
 		cancel()
 		switch {
 		case err == nil && n == 0:
 			l.mu.Lock()
-			l.lost = fmt.Errorf("lock %s: %w", l.k.Lock(), ErrLockLost)
+			l.lost = fmt.Errorf("lock %s: %w", l.key, ErrLockLost)
 			l.mu.Unlock()
 			return
 		case err != nil:
@@ -167,10 +174,10 @@ func (l *Lock) Err() error {
 // Release stops renewing and deletes the lock if this process still
 // owns it.
 func (l *Lock) Release(ctx context.Context) error {
-	close(l.stop)
+	l.once.Do(func() { close(l.stop) })
 	l.wg.Wait()
-	if _, err := releaseScript.Run(ctx, l.c, []string{l.k.Lock()}, l.value).Result(); err != nil {
-		return fmt.Errorf("release lock %s: %w", l.k.Lock(), err)
+	if _, err := releaseScript.Run(ctx, l.c, []string{l.key}, l.value).Result(); err != nil {
+		return fmt.Errorf("release lock %s: %w", l.key, err)
 	}
 	return l.Err()
 }
@@ -184,19 +191,28 @@ func (l *Lock) Check(ctx context.Context) error {
 // ARGV[1], followed by keys and args. A LOCKLOST reply becomes an error
 // wrapping ErrLockLost that names the current holder.
 func (l *Lock) run(ctx context.Context, s *redis.Script, keys []string, args []any) *redis.Cmd {
-	cmd := s.Run(ctx, l.c, append([]string{l.k.Lock()}, keys...), append([]any{l.value}, args...)...)
+	cmd := s.Run(ctx, l.c, append([]string{l.key}, keys...), append([]any{l.value}, args...)...)
 	if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "LOCKLOST") {
-		cmd.SetErr(fmt.Errorf("%w; the lock is now %s", ErrLockLost, nowHeld(ctx, l.c, l.k)))
+		cmd.SetErr(fmt.Errorf("%w; the lock is now %s", ErrLockLost, nowHeld(ctx, l.c, l.key)))
 	}
 	return cmd
 }
 
 // nowHeld describes the lock after this process lost it.
-func nowHeld(ctx context.Context, c redis.UniversalClient, k Keys) string {
-	if n, err := c.Exists(ctx, k.Lock()).Result(); err == nil && n == 0 {
+func nowHeld(ctx context.Context, c redis.UniversalClient, key string) string {
+	if n, err := c.Exists(ctx, key).Result(); err == nil && n == 0 {
 		return "free"
 	}
-	return holder(ctx, c, k)
+	return holder(ctx, c, key)
+}
+
+// namespaceOnly refuses a shard's lock for what only the namespace's
+// lock may do (flip, delete, gc): its fence would pass on any version.
+func (l *Lock) namespaceOnly(what string) error {
+	if l.key != l.k.Lock() {
+		return fmt.Errorf("%s: %s is a shard's lock; %s takes the namespace's lock %s", what, l.key, what, l.k.Lock())
+	}
+	return nil
 }
 
 // withLock runs fn under the namespace's lock, taken for the call.

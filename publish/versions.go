@@ -83,12 +83,31 @@ func Versions(ctx context.Context, c redis.UniversalClient, k Keys) ([]VersionIn
 // forgetScript makes a version unflippable before its keys go: under the
 // lock, it drops the version's status unless the version is live, in one
 // step on the {ns} slot, so a rollback can never pick a half-deleted
-// version. KEYS: lock, current, status. ARGV: lock value, version.
+// version. A sharded version still writing is refused while one of its shards holds
+// its lock (SHARDWRITING) or, given a cutoff (gc's now minus grace),
+// when a shard started or ended after it (SHARDACTIVE); its shard
+// records go with its status, so a shard that starts later registers a
+// new version instead of joining a half-deleted one.
+// KEYS: lock, current, status, shards. ARGV: lock value, version, shard
+// lock prefix, cutoff (ms; -1: none).
 var forgetScript = redis.NewScript(fenceLua + `
 if redis.call('GET', KEYS[2]) == ARGV[2] then
   return redis.error_reply('LIVE ' .. ARGV[2])
 end
+if redis.call('HGET', KEYS[3], ARGV[2]) == 'writing' then
+  local n = tonumber(redis.call('HGET', KEYS[4], 'shards') or '0')
+  for i = 0, n - 1 do
+    if redis.call('EXISTS', ARGV[3] .. i) == 1 then
+      return redis.error_reply('SHARDWRITING ' .. i)
+    end
+  end
+  local cutoff = tonumber(ARGV[4])
+  if cutoff >= 0 and tonumber(redis.call('HGET', KEYS[4], 'active_ms') or '0') > cutoff then
+    return redis.error_reply('SHARDACTIVE recently')
+  end
+end
 redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[4])
 return 1
 `)
 
@@ -103,11 +122,26 @@ return redis.call('ZREM', KEYS[2], ARGV[2])
 // DeleteVersion interrupted midway leaves the version listed without a
 // status, which GC removes once it is older than the grace period.
 func (l *Lock) DeleteVersion(ctx context.Context, version string) (int64, error) {
-	err := l.run(ctx, forgetScript, []string{l.k.Current(), l.k.Status(), l.k.Flipped()}, []any{version}).Err()
-	if err != nil && strings.HasPrefix(err.Error(), "LIVE ") {
-		return 0, fmt.Errorf("delete %s: %w", version, ErrLive)
+	return l.deleteVersion(ctx, version, -1)
+}
+
+// deleteVersion is DeleteVersion; a sharded version with shard activity
+// after cutoffMs (unix ms; -1: none) is refused with ErrShardActive.
+func (l *Lock) deleteVersion(ctx context.Context, version string, cutoffMs int64) (int64, error) {
+	if err := l.namespaceOnly("delete"); err != nil {
+		return 0, err
 	}
-	if err != nil {
+	err := l.run(ctx, forgetScript, []string{l.k.Current(), l.k.Status(), l.k.Shards(version)},
+		[]any{version, l.k.shardLockPrefix(version), cutoffMs}).Err()
+	switch {
+	case err == nil:
+	case strings.HasPrefix(err.Error(), "LIVE "):
+		return 0, fmt.Errorf("delete %s: %w", version, ErrLive)
+	case strings.HasPrefix(err.Error(), "SHARDWRITING "):
+		return 0, fmt.Errorf("delete %s: %w (shard %s holds its lock)", version, ErrShardActive, strings.TrimPrefix(err.Error(), "SHARDWRITING "))
+	case strings.HasPrefix(err.Error(), "SHARDACTIVE"):
+		return 0, fmt.Errorf("delete %s: %w (a shard started or ended within the grace period)", version, ErrShardActive)
+	default:
 		return 0, fmt.Errorf("delete %s: %w", version, err)
 	}
 	n, err := unlinkPrefix(ctx, l.c, l.k.VersionPattern(version))
@@ -208,6 +242,9 @@ func (l *Lock) GC(ctx context.Context, opt GCOptions) (GCResult, error) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
+	if err := l.namespaceOnly("gc"); err != nil {
+		return res, err
+	}
 	if err := l.Check(ctx); err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
@@ -215,9 +252,13 @@ func (l *Lock) GC(ctx context.Context, opt GCOptions) (GCResult, error) {
 	if err != nil {
 		return res, err
 	}
+	cutoff := opt.Now.Add(-opt.Grace).UnixMilli()
 	for _, id := range dropped(vs, opt) {
-		n, err := l.DeleteVersion(ctx, id)
+		n, err := l.deleteVersion(ctx, id, cutoff)
 		res.Keys += n
+		if errors.Is(err, ErrShardActive) {
+			continue // its shards are at work: not unfinished, only slow
+		}
 		if err != nil {
 			return res, err
 		}

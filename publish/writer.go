@@ -69,6 +69,8 @@ type Writer struct {
 	Progress func(Progress)
 
 	Now func() time.Time
+
+	shard *shardTarget // set by WriteShard on its copy: write one shard of a sharded version
 }
 
 // The Writer's and LiveFeatures' defaults, applied when a field is zero
@@ -325,6 +327,9 @@ func (w *Writer) preflight(ctx context.Context, m *Model, enc *Encoder) (Plan, e
 // newVersion returns a version id later than every known version, even
 // when two runs start within the same second.
 func (w *Writer) newVersion(ctx context.Context, t time.Time) (string, error) {
+	if w.shard != nil {
+		return w.shard.version, nil
+	}
 	newest, err := w.Client.ZRevRange(ctx, w.Keys.Versions(), 0, 0).Result()
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", w.Keys.Versions(), err)
@@ -339,6 +344,9 @@ func (w *Writer) newVersion(ctx context.Context, t time.Time) (string, error) {
 }
 
 func (w *Writer) register(ctx context.Context, l *Lock, version string, m *Model, start time.Time) error {
+	if w.shard != nil {
+		return w.shard.register(ctx, w, l, m, start)
+	}
 	params, _ := json.Marshal(m.Parameters)
 	inputs, _ := json.Marshal(m.Inputs)
 	counts, _ := json.Marshal(m.Counts)
@@ -686,6 +694,9 @@ func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
 }
 
 func (w *Writer) complete(ctx context.Context, l *Lock, version string, res *Result, start time.Time) error {
+	if w.shard != nil {
+		return w.shard.complete(ctx, w, l, res, start)
+	}
 	counts, _ := json.Marshal(map[string]any{"lists": res.Lists, "hashes": res.Hashes})
 	if err := w.Client.HSet(ctx, w.Keys.Manifest(version),
 		"status", StatusComplete,
@@ -714,6 +725,9 @@ return 1
 // what happened to them. It runs on a context of its own: the run's
 // context may be what failed.
 func (w *Writer) abort(ctx context.Context, l *Lock, version string, cause error) error {
+	if w.shard != nil {
+		return w.shard.abort(ctx, w, l, cause)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	cause = oomError(ctx, w.Client, cause)

@@ -32,6 +32,7 @@ var configSections = map[string][]string{
 	"redis":    {"redis", "redis-ca", "redis-password-file", "namespace", "cluster"},
 	"log":      {"log-level"},
 	"metrics":  {"metrics-textfile", "pushgateway"},
+	"job":      {"shard", "version", "flip-when-complete"},
 }
 
 // configAlias renames flags whose file key reads better otherwise.
@@ -126,7 +127,7 @@ func envName(key string) string {
 
 // envNotConfig are RECOPUB_ variables that are not configuration of a
 // run: the notebooks' and the benchmarks' settings.
-var envNotConfig = []string{"RECOPUB_ROOT", "RECOPUB_BENCH_", "RECOPUB_PEER_", "RECOPUB_TEST_"}
+var envNotConfig = []string{shardEnv, "RECOPUB_ROOT", "RECOPUB_BENCH_", "RECOPUB_PEER_", "RECOPUB_TEST_"}
 
 // checkEnviron refuses a RECOPUB_ variable that names no config key: a
 // misspelled RECOPUB_MODEL_TOPN=3 would otherwise be ignored silently.

@@ -84,7 +84,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{[]string{"--config", bad}, []string{"model.metric", "cosinus", "cosine, jaccard"}},
 		{[]string{"--config", unknown}, []string{`unknown key "model.topn"`, "model.top_n"}},
-		{[]string{"--config", section}, []string{`unknown key "modle.top_n"`, "input, log, metrics, model, publish, redis"}},
+		{[]string{"--config", section}, []string{`unknown key "modle.top_n"`, "input, job, log, metrics, model, publish, redis"}},
 		{[]string{"--set", "model.top_n=many"}, []string{"model.top_n", "many"}},
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, []string{"missing.yaml", "no such file"}},
 	} {

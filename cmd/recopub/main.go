@@ -94,6 +94,7 @@ Commands:
   user       print the live feature hash of a user
   versions   list published versions
   rollback   make an earlier version live again
+  flip       make a sharded version live once all its shards are complete (--version V --shards N)
   gc         remove versions no longer retained
   config     print the merged configuration of a run (--print)
   report     compare model directories side by side in one HTML page (--compare DIR_A DIR_B ...)
@@ -142,6 +143,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		cmd = &versionsCommand{m: m}
 	case "rollback":
 		cmd = &rollbackCommand{m: m}
+	case "flip":
+		cmd = &flipCommand{m: m}
 	case "eval":
 		cmd = &evalCommand{m: m}
 	case "import-csv":

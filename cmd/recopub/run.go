@@ -32,6 +32,7 @@ type runCommand struct {
 	feat  featuresFlags // features_target.go
 	out   outFlags      // out.go
 	lists userListFlags // userlists.go
+	shard shardFlags    // shard.go
 
 	dryRun      bool
 	summaryPath string
@@ -65,6 +66,7 @@ func (c *runCommand) flags() *flag.FlagSet {
 	c.feat.register(fs)
 	c.out.register(fs)
 	c.lists.register(fs, "also publish each user's top unseen items, this many, as rec:<user>")
+	c.shard.register(fs)
 	return fs
 }
 
@@ -101,6 +103,9 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}
+	if err := c.shard.validate(c.m.Getenv, c); err != nil {
+		return err
+	}
 	c.stages = make(map[string]float64)
 	c.running = true
 	sum, err := c.run(ctx)
@@ -129,6 +134,8 @@ func (c *runCommand) logFailure(err error) bool {
 // summary is what a run prints and writes with --summary.
 type summary struct {
 	Version       string             `json:"version,omitempty"`
+	Shard         string             `json:"shard,omitempty"`   // i/n of a sharded run (shard.go)
+	Flipped       bool               `json:"flipped,omitempty"` // a sharded run flipped (--flip-when-complete)
 	Previous      string             `json:"previous,omitempty"`
 	DryRun        bool               `json:"dry_run,omitempty"`
 	EventsRead    int64              `json:"events_read"`
@@ -168,6 +175,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	c.bars.begin(barModel)
+	c.model.opt.Rows = c.shard.rows(ds.Items)
 	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.stages)
 	if err != nil {
 		return nil, err
@@ -219,9 +227,12 @@ func inputs(ds *features.Dataset) []publish.Input {
 
 func (c *runCommand) report(sum *summary) error {
 	w := c.m.Stdout
-	if sum.DryRun {
+	switch {
+	case sum.DryRun:
 		fmt.Fprintf(w, "dry run: nothing written to Redis\n")
-	} else {
+	case sum.Shard != "":
+		fmt.Fprintf(w, "published shard %s of version %s%s\n", sum.Shard, sum.Version, shardFlipText(sum))
+	default:
 		fmt.Fprintf(w, "published version %s", sum.Version)
 		if sum.Previous != "" {
 			fmt.Fprintf(w, " (replacing %s)", sum.Previous)

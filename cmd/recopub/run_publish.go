@@ -47,6 +47,9 @@ func (f *publishFlags) register(fs *flag.FlagSet) {
 // publish writes and flips the version under the run lock (taken here
 // unless connect took it), then removes versions no longer retained.
 func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *publish.Model, sum *summary) error {
+	if c.shard.on() {
+		return c.publishShard(ctx, rdb, m, sum)
+	}
 	t := time.Now()
 	keys := c.redis.keys()
 	lock := c.pub.lock
@@ -123,7 +126,7 @@ func (c *runCommand) connect(ctx context.Context) (redis.UniversalClient, func()
 	if err := publish.CheckEviction(ctx, rdb); errors.Is(err, publish.ErrEvictionPolicy) {
 		return fail(usageError{err})
 	}
-	lock, err := publish.AcquireLock(ctx, rdb, c.redis.keys(), c.lockOptions())
+	lock, err := c.acquireLock(ctx, rdb)
 	if err != nil {
 		return fail(fmt.Errorf("publish: %w", redisError(c.redis.url, err)))
 	}

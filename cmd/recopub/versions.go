@@ -30,6 +30,9 @@ func (c *versionsCommand) Run(ctx context.Context, args []string) error {
 			if v.Live {
 				live = "  <- live"
 			}
+			if v.Status == publish.StatusWriting && v.Manifest["shards"] != "" {
+				live = shardProgress(ctx, rdb, rf.keys(), v.ID)
+			}
 			var lists int64
 			for _, n := range v.Lists {
 				lists += n
