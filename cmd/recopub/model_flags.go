@@ -123,8 +123,7 @@ func (f *modelFlags) decay(weights []float32, times []uint32) []float32 {
 // cross-occurrence lists of --cross-event. It keeps the matrix for the
 // popularity lists of families and, with userDepth, the model per-user
 // lists are scored from.
-func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights []float32, log *slog.Logger, stages map[string]float64) (*model.Neighbors, error) {
-	t := time.Now()
+func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights []float32, log *slog.Logger, clock *stageClock) (*model.Neighbors, error) {
 	mat := model.NewMatrix(len(ds.Users), len(ds.Items), ds.User, ds.Item, f.decay(weights, ds.Time))
 	nb, err := f.fit(ctx, mat)
 	if err != nil {
@@ -138,9 +137,8 @@ func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights 
 		}
 		f.cross = append(f.cross, crossResult{event: ev, nb: cross})
 	}
-	stages["model"] = time.Since(t).Seconds()
 	log.Info("model", "metric", f.opt.Metric.String(), "items_with_neighbours", listsWithNeighbours(nb),
-		"neighbours", len(nb.Item), "cross_events", len(f.cross), "seconds", stages["model"])
+		"neighbours", len(nb.Item), "cross_events", len(f.cross), "seconds", clock.end("model"))
 	return nb, nil
 }
 

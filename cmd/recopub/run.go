@@ -39,7 +39,7 @@ type runCommand struct {
 
 	log        *slog.Logger
 	running    bool // the run stage started: a failure is logged (logFailure)
-	stages     map[string]float64
+	clock      *stageClock
 	command    string // "run" or "publish", for the lock's owner
 	liveBefore string
 	// The live version read again as the run's connection closed.
@@ -69,6 +69,7 @@ func (c *runCommand) flags() *flag.FlagSet {
 }
 
 func (c *runCommand) Run(ctx context.Context, args []string) error {
+	c.clock = newStageClock()
 	fs := c.flags()
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -101,13 +102,12 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := c.out.validate(c.dryRun); err != nil {
 		return err
 	}
-	c.stages = make(map[string]float64)
 	c.running = true
 	sum, err := c.run(ctx)
 	if err == nil {
 		err = c.report(sum)
 	}
-	if merr := c.mets.report(context.WithoutCancel(ctx), runReport(c.redis.namespace, sum, c.stages, err, c.m.exitCodeOf(err), time.Now())); merr != nil {
+	if merr := c.mets.report(context.WithoutCancel(ctx), runReport(c.redis.namespace, sum, c.clock.stages, err, c.m.exitCodeOf(err), time.Now())); merr != nil {
 		// Metrics are secondary: a successful publish stays a success.
 		c.log.Warn("metrics not reported", "error", merr.Error())
 	}
@@ -128,23 +128,26 @@ func (c *runCommand) logFailure(err error) bool {
 
 // summary is what a run prints and writes with --summary.
 type summary struct {
-	Version       string             `json:"version,omitempty"`
-	Previous      string             `json:"previous,omitempty"`
-	DryRun        bool               `json:"dry_run,omitempty"`
-	EventsRead    int64              `json:"events_read"`
-	EventsKept    int64              `json:"events_kept"`
-	EventsDropped map[string]int64   `json:"events_dropped"`
-	Files         int                `json:"files"`
-	Users         int                `json:"users"`    // users with at least one kept event
-	Items         int                `json:"items"`    // items with at least one kept event
-	Profiles      int                `json:"profiles"` // users with a profile row
-	Metric        string             `json:"metric"`
-	ListsWritten  int64              `json:"lists_written"`
-	UserLists     int64              `json:"user_lists_written,omitempty"` // rec:<user> lists (--user-lists)
-	HashesWritten int64              `json:"hashes_written"`
-	Restore       bool               `json:"restore"`
-	Removed       []string           `json:"versions_removed,omitempty"`
-	Stages        map[string]float64 `json:"stages"`
+	Version       string           `json:"version,omitempty"`
+	Previous      string           `json:"previous,omitempty"`
+	DryRun        bool             `json:"dry_run,omitempty"`
+	EventsRead    int64            `json:"events_read"`
+	EventsKept    int64            `json:"events_kept"`
+	EventsDropped map[string]int64 `json:"events_dropped"`
+	Files         int              `json:"files"`
+	Users         int              `json:"users"`    // users with at least one kept event
+	Items         int              `json:"items"`    // items with at least one kept event
+	Profiles      int              `json:"profiles"` // users with a profile row
+	Metric        string           `json:"metric"`
+	ListsWritten  int64            `json:"lists_written"`
+	UserLists     int64            `json:"user_lists_written,omitempty"` // rec:<user> lists (--user-lists)
+	HashesWritten int64            `json:"hashes_written"`
+	Restore       bool             `json:"restore"`
+	Removed       []string         `json:"versions_removed,omitempty"`
+	// Stages are seconds by stage; they follow one another without gaps,
+	// so they add up to WallSeconds.
+	Stages      map[string]float64 `json:"stages"`
+	WallSeconds float64            `json:"wall_seconds"`
 }
 
 func (c *runCommand) run(ctx context.Context) (*summary, error) {
@@ -159,8 +162,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		}
 		defer stop()
 	}
+	c.clock.end("setup")
 	c.bars.begin(barIngest)
-	ds, profiles, err := c.in.load(ctx, c.log, c.stages)
+	ds, profiles, err := c.in.load(ctx, c.log, c.clock)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +172,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	c.bars.begin(barModel)
-	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.stages)
+	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.clock)
 	if err != nil {
 		return nil, err
 	}
@@ -180,10 +184,11 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		c.model.users = nil // not needed past this point
 	}
 	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
+	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
 		Files: ds.Stats.Files, Users: users.WithEvents(), Items: len(ds.Items), Profiles: profiles.Len(),
-		Metric: c.model.opt.Metric.String(), Stages: c.stages,
+		Metric: c.model.opt.Metric.String(), Stages: c.clock.stages,
 	}
 	params := make(map[string]any)
 	c.in.parameters(params)
@@ -197,6 +202,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		Counts: map[string]any{"events_read": ds.Stats.Read, "events_kept": ds.Stats.Kept, "events_dropped": ds.Stats.Dropped,
 			"users": sum.Users, "items": sum.Items, "profiles": sum.Profiles},
 	}
+	c.log.Info("popular", "families", len(m.Families), "seconds", c.clock.end("popular"))
 	if c.dryRun {
 		// What a publish would write; --out counts what it wrote.
 		sum.ListsWritten, sum.HashesWritten = int64(listsWithNeighbours(nb)), int64(users.Hashes())
@@ -218,6 +224,7 @@ func inputs(ds *features.Dataset) []publish.Input {
 }
 
 func (c *runCommand) report(sum *summary) error {
+	sum.WallSeconds = c.clock.wall()
 	w := c.m.Stdout
 	if sum.DryRun {
 		fmt.Fprintf(w, "dry run: nothing written to Redis\n")
@@ -231,7 +238,7 @@ func (c *runCommand) report(sum *summary) error {
 	fmt.Fprintf(w, "events: %d read, %d kept, dropped: %s\n", sum.EventsRead, sum.EventsKept, droppedText(sum.EventsDropped))
 	fmt.Fprintf(w, "users: %d  items: %d  profiles: %d  metric: %s  neighbour lists: %d  user hashes: %d\n",
 		sum.Users, sum.Items, sum.Profiles, sum.Metric, sum.ListsWritten, sum.HashesWritten)
-	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"])
+	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f, total %.2f", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"], sum.WallSeconds)
 	if sum.UserLists > 0 {
 		fmt.Fprintf(w, "\nuser lists: %d (seconds %.2f)", sum.UserLists, sum.Stages["user_lists"])
 	}
