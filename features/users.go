@@ -34,32 +34,54 @@ type Users struct {
 
 	order   []uint32 // event indices grouped by user, by time within a user
 	ptr     []uint32 // user u's events are order[ptr[u]:ptr[u+1]]
-	extra   []string // profile-only users
+	prow    []uint32 // profile row+1 of each user with events; 0: none
+	extra   []uint32 // profile rows of the profile-only users
+	hashes  int
 	evSlugs []string
 }
 
 // NewUsers indexes a Dataset's events by user and joins the profiles.
-// profiles may be nil.
+// profiles may be nil. It takes time and memory linear in the events and
+// users: a counting sort by user and one id lookup per user.
 func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
 		u.evSlugs = append(u.evSlugs, Slug(e))
 	}
 	u.order, u.ptr = groupByUser(ds)
-	known := make(map[string]bool, len(ds.Users))
-	for _, id := range ds.Users {
-		known[id] = true
-	}
-	for _, id := range profiles.IDs() {
-		if !known[id] {
-			u.extra = append(u.extra, id)
-		}
-	}
+	u.join()
 	return u
 }
 
+// join finds the profile row of each user with events; the rows no such
+// user has are the profile-only users, in the order of their last row.
+func (u *Users) join() {
+	u.hashes = len(u.ds.Users)
+	if u.profiles.Len() == 0 {
+		return
+	}
+	u.prow = make([]uint32, len(u.ds.Users))
+	joined := make([]uint64, (u.profiles.rows()+63)/64)
+	for i, id := range u.ds.Users {
+		if r, ok := u.profiles.row(id); ok {
+			u.prow[i] = r + 1
+			joined[r/64] |= 1 << (r % 64)
+		}
+	}
+	for r := range uint32(u.profiles.rows()) {
+		if u.profiles.isLast(r) && joined[r/64]&(1<<(r%64)) == 0 {
+			u.extra = append(u.extra, r)
+			if u.profiles.rowTraitCount(r) > 0 {
+				u.hashes++
+			}
+		}
+	}
+}
+
 // groupByUser counting-sorts event indices by user, then orders each
-// user's events by time (stable, so ties keep input order).
+// user's events by time (stable, so ties keep input order). The per-user
+// sort is an insertion sort, linear when the events come in time order
+// (as exports do) and on the few events most users have.
 func groupByUser(ds *Dataset) (order, ptr []uint32) {
 	ptr = make([]uint32, len(ds.Users)+1)
 	for _, u := range ds.User {
@@ -75,14 +97,28 @@ func groupByUser(ds *Dataset) (order, ptr []uint32) {
 		next[u]++
 	}
 	for u := range len(ds.Users) {
-		run := order[ptr[u]:ptr[u+1]]
-		if !slices.IsSortedFunc(run, func(a, b uint32) int { return cmpUint32(ds.Time[a], ds.Time[b]) }) {
-			slices.SortStableFunc(run, func(a, b uint32) int {
-				return cmpUint32(ds.Time[a], ds.Time[b])
-			})
-		}
+		sortByTime(order[ptr[u]:ptr[u+1]], ds.Time)
 	}
 	return order, ptr
+}
+
+// sortByTime sorts a user's event indices by time, stably.
+func sortByTime(run []uint32, tm []uint32) {
+	const insertionMax = 64
+	if len(run) > insertionMax {
+		if !slices.IsSortedFunc(run, func(a, b uint32) int { return cmpUint32(tm[a], tm[b]) }) {
+			slices.SortStableFunc(run, func(a, b uint32) int { return cmpUint32(tm[a], tm[b]) })
+		}
+		return
+	}
+	for i := 1; i < len(run); i++ {
+		e, t := run[i], tm[run[i]]
+		j := i
+		for ; j > 0 && tm[run[j-1]] > t; j-- {
+			run[j] = run[j-1]
+		}
+		run[j] = e
+	}
 }
 
 func cmpUint32(a, b uint32) int {
@@ -103,7 +139,23 @@ func (u *Users) ID(i int) string {
 	if i < len(u.ds.Users) {
 		return u.ds.Users[i]
 	}
-	return u.extra[i-len(u.ds.Users)]
+	return u.profiles.ids.at(u.extra[i-len(u.ds.Users)])
+}
+
+// Traits appends user i's profile traits; ok is false when the user has
+// no profile.
+func (u *Users) Traits(i int, fields, values []string) ([]string, []string, bool) {
+	var r uint32
+	switch {
+	case i >= len(u.ds.Users):
+		r = u.extra[i-len(u.ds.Users)]
+	case u.prow != nil && u.prow[i] > 0:
+		r = u.prow[i] - 1
+	default:
+		return fields, values, false
+	}
+	fields, values = u.profiles.rowTraits(r, fields, values)
+	return fields, values, true
 }
 
 // RecentPurchases appends user i's last distinct purchased items, oldest
@@ -131,9 +183,8 @@ func (u *Users) RecentPurchases(i int, dst []uint32) []uint32 {
 // recent_five_purchases.purchase_N, event_count.<event> and last_seen.
 // A profile trait with the name of a derived field is replaced by it.
 func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
-	id := u.ID(i)
 	start := len(fields)
-	fields, values, _ = u.profiles.Traits(id, fields, values)
+	fields, values, _ = u.Traits(i, fields, values)
 	if i >= len(u.ds.Users) {
 		return fields, values
 	}
@@ -194,14 +245,4 @@ func (u *Users) WithEvents() int { return len(u.ds.Users) }
 // Hashes returns the number of feature hashes a run writes: one per user
 // with events (they have last_seen at least) and one per profile-only user
 // with at least one trait. Len counts users with no field too.
-func (u *Users) Hashes() int {
-	n := len(u.ds.Users)
-	var fields, values []string
-	for _, id := range u.extra {
-		fields, values, _ = u.profiles.Traits(id, fields[:0], values[:0])
-		if len(fields) > 0 {
-			n++
-		}
-	}
-	return n
-}
+func (u *Users) Hashes() int { return u.hashes }
