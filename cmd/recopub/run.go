@@ -103,6 +103,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.running = true
+	defer tightenGC(c.m.Getenv)()
 	sum, err := c.run(ctx)
 	if err == nil {
 		err = c.report(sum)
