@@ -28,27 +28,38 @@ type UserOptions struct {
 // the profile traits. Users with events come first, in dense id order,
 // then users who only have a profile.
 type Users struct {
-	ds       *Dataset
+	ds       *Dataset // its dictionaries; NewUsers took its events
 	profiles *Profiles
 	purchase int // event code, -1 when absent
 
-	order   []uint32 // event indices grouped by user, by time within a user
-	ptr     []uint32 // user u's events are order[ptr[u]:ptr[u+1]]
+	ev      userEvents
 	prow    []uint32 // profile row+1 of each user with events; 0: none
 	extra   []uint32 // profile rows of the profile-only users
 	hashes  int
 	evSlugs []string
 }
 
-// NewUsers indexes a Dataset's events by user and joins the profiles.
-// profiles may be nil. It takes time and memory linear in the events and
+// userEvents are a Dataset's events grouped by user, by time within a
+// user: user u's are [ptr[u], ptr[u+1]) of the columns.
+type userEvents struct {
+	ptr   []uint32
+	item  []uint32
+	event []uint16
+	tm    []uint32
+}
+
+// NewUsers groups a Dataset's events by user and joins the profiles.
+// profiles may be nil. It takes the events: ds.User, ds.Item, ds.Event,
+// ds.Time and ds.Weight are nil afterwards (the dictionaries and counts
+// stay), so that the events are held once, in the order the features read
+// them, with no index beside them. It takes time linear in the events and
 // users: a counting sort by user and one id lookup per user.
 func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
 		u.evSlugs = append(u.evSlugs, Slug(e))
 	}
-	u.order, u.ptr = groupByUser(ds)
+	u.ev = groupByUser(ds)
 	u.join()
 	return u
 }
@@ -78,47 +89,83 @@ func (u *Users) join() {
 	}
 }
 
-// groupByUser counting-sorts event indices by user, then orders each
-// user's events by time (stable, so ties keep input order). The per-user
-// sort is an insertion sort, linear when the events come in time order
-// (as exports do) and on the few events most users have.
-func groupByUser(ds *Dataset) (order, ptr []uint32) {
-	ptr = make([]uint32, len(ds.Users)+1)
+// groupByUser moves ds's events into user order with a stable counting
+// sort by user, one column at a time so that no more than one column is
+// held twice, then orders each user's events by time (stable, so ties
+// keep input order). The per-user sort is an insertion sort, linear when
+// the events come in time order (as exports do) and on the few events most
+// users have.
+func groupByUser(ds *Dataset) userEvents {
+	ptr := make([]uint32, len(ds.Users)+1)
 	for _, u := range ds.User {
 		ptr[u+1]++
 	}
 	for i := 1; i < len(ptr); i++ {
 		ptr[i] += ptr[i-1]
 	}
-	order = make([]uint32, len(ds.User))
-	next := slices.Clone(ptr[:len(ptr)-1])
-	for i, u := range ds.User {
-		order[next[u]] = uint32(i)
-		next[u]++
-	}
+	next := make([]uint32, len(ds.Users))
+	ev := userEvents{ptr: ptr}
+	ev.tm, ds.Time = scatterByUser(ds.User, ptr, next, ds.Time), nil
+	ev.item, ds.Item = scatterByUser(ds.User, ptr, next, ds.Item), nil
+	ev.event, ds.Event = scatterByUser(ds.User, ptr, next, ds.Event), nil
+	ds.User, ds.Weight = nil, nil
+	var scratch timeSort
 	for u := range len(ds.Users) {
-		sortByTime(order[ptr[u]:ptr[u+1]], ds.Time)
+		scratch.sort(&ev, int(ptr[u]), int(ptr[u+1]))
 	}
-	return order, ptr
+	return ev
 }
 
-// sortByTime sorts a user's event indices by time, stably.
-func sortByTime(run []uint32, tm []uint32) {
+// scatterByUser returns col in user order, stable within a user.
+func scatterByUser[T any](users, ptr, next []uint32, col []T) []T {
+	copy(next, ptr)
+	out := make([]T, len(col))
+	for i, u := range users {
+		out[next[u]] = col[i]
+		next[u]++
+	}
+	return out
+}
+
+// timeSort sorts one user's events by time, stably, moving the three
+// columns together; it keeps scratch space for the rare long histories.
+type timeSort struct {
+	idx  []int
+	item []uint32
+	ev   []uint16
+	tm   []uint32
+}
+
+func (s *timeSort) sort(e *userEvents, lo, hi int) {
 	const insertionMax = 64
-	if len(run) > insertionMax {
-		if !slices.IsSortedFunc(run, func(a, b uint32) int { return cmpUint32(tm[a], tm[b]) }) {
-			slices.SortStableFunc(run, func(a, b uint32) int { return cmpUint32(tm[a], tm[b]) })
+	tm := e.tm[lo:hi]
+	if slices.IsSorted(tm) {
+		return
+	}
+	if hi-lo <= insertionMax {
+		item, ev := e.item[lo:hi], e.event[lo:hi]
+		for i := 1; i < len(tm); i++ {
+			t, it, v := tm[i], item[i], ev[i]
+			j := i
+			for ; j > 0 && tm[j-1] > t; j-- {
+				tm[j], item[j], ev[j] = tm[j-1], item[j-1], ev[j-1]
+			}
+			tm[j], item[j], ev[j] = t, it, v
 		}
 		return
 	}
-	for i := 1; i < len(run); i++ {
-		e, t := run[i], tm[run[i]]
-		j := i
-		for ; j > 0 && tm[run[j-1]] > t; j-- {
-			run[j] = run[j-1]
-		}
-		run[j] = e
+	s.idx = s.idx[:0]
+	for k := lo; k < hi; k++ {
+		s.idx = append(s.idx, k)
 	}
+	slices.SortStableFunc(s.idx, func(a, b int) int { return cmpUint32(e.tm[a], e.tm[b]) })
+	s.item, s.ev, s.tm = s.item[:0], s.ev[:0], s.tm[:0]
+	for _, k := range s.idx {
+		s.item, s.ev, s.tm = append(s.item, e.item[k]), append(s.ev, e.event[k]), append(s.tm, e.tm[k])
+	}
+	copy(e.item[lo:hi], s.item)
+	copy(e.event[lo:hi], s.ev)
+	copy(e.tm[lo:hi], s.tm)
 }
 
 func cmpUint32(a, b uint32) int {
@@ -165,13 +212,11 @@ func (u *Users) RecentPurchases(i int, dst []uint32) []uint32 {
 		return dst
 	}
 	start := len(dst)
-	run := u.order[u.ptr[i]:u.ptr[i+1]]
-	for k := len(run) - 1; k >= 0 && len(dst)-start < RecentPurchases; k-- {
-		e := run[k]
-		if int(u.ds.Event[e]) != u.purchase {
+	for e := int(u.ev.ptr[i+1]) - 1; e >= int(u.ev.ptr[i]) && len(dst)-start < RecentPurchases; e-- {
+		if int(u.ev.event[e]) != u.purchase {
 			continue
 		}
-		if it := u.ds.Item[e]; !slices.Contains(dst[start:], it) {
+		if it := u.ev.item[e]; !slices.Contains(dst[start:], it) {
 			dst = append(dst, it)
 		}
 	}
@@ -194,12 +239,12 @@ func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
 		derivedF = append(derivedF, RecentPurchasesField+".purchase_"+strconv.Itoa(k+1))
 		derivedV = append(derivedV, u.ds.Items[it])
 	}
-	run := u.order[u.ptr[i]:u.ptr[i+1]]
+	lo, hi := u.ev.ptr[i], u.ev.ptr[i+1]
 	counts := make([]int, len(u.ds.Events))
 	var last uint32
-	for _, e := range run {
-		counts[u.ds.Event[e]]++
-		last = max(last, u.ds.Time[e])
+	for e := lo; e < hi; e++ {
+		counts[u.ev.event[e]]++
+		last = max(last, u.ev.tm[e])
 	}
 	for ev, n := range counts {
 		if n > 0 {
@@ -207,7 +252,7 @@ func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
 			derivedV = append(derivedV, strconv.Itoa(n))
 		}
 	}
-	if len(run) > 0 {
+	if hi > lo {
 		derivedF = append(derivedF, LastSeenField)
 		derivedV = append(derivedV, time.Unix(int64(last), 0).UTC().Format(time.RFC3339))
 	}

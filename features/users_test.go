@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // randomUsers is a random Dataset and profile table: users with few and
@@ -78,15 +80,20 @@ func TestGroupByUserMatchesSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 300 {
 		ds, _ := randomUsers(rng, i%2 == 0)
-		order, ptr := groupByUser(ds)
-		if got, want := order, groupByUserObvious(ds); !slices.Equal(got, want) {
-			t.Fatalf("case %d: order %v\nwant %v", i, got, want)
+		want := groupByUserObvious(ds)
+		users, items, events, times := slices.Clone(ds.User), slices.Clone(ds.Item), slices.Clone(ds.Event), slices.Clone(ds.Time)
+		ev := groupByUser(ds)
+		if ds.User != nil || ds.Item != nil || ds.Event != nil || ds.Time != nil {
+			t.Fatalf("case %d: groupByUser left the Dataset's events", i)
 		}
-		for u := range ds.Users {
-			for _, e := range order[ptr[u]:ptr[u+1]] {
-				if int(ds.User[e]) != u {
-					t.Fatalf("case %d: event %d of user %d is under user %d", i, e, ds.User[e], u)
-				}
+		for k, e := range want {
+			u := users[e]
+			if k < int(ev.ptr[u]) || k >= int(ev.ptr[u+1]) {
+				t.Fatalf("case %d: event %d (user %d) at %d, outside the user's [%d, %d)", i, e, u, k, ev.ptr[u], ev.ptr[u+1])
+			}
+			if ev.item[k] != items[e] || ev.event[k] != events[e] || ev.tm[k] != times[e] {
+				t.Fatalf("case %d: position %d holds (%d, %d, %d), want event %d (%d, %d, %d)",
+					i, k, ev.item[k], ev.event[k], ev.tm[k], e, items[e], events[e], times[e])
 			}
 		}
 	}
@@ -119,6 +126,43 @@ func newUsersObvious(ds *Dataset, p *Profiles) usersObvious {
 	return o
 }
 
+// derivedObvious is user u's derived fields computed the obvious way from
+// the events in input order.
+func derivedObvious(ds *Dataset, order []uint32, u uint32, purchase int) map[string]string {
+	var run []uint32
+	for _, e := range order {
+		if ds.User[e] == u {
+			run = append(run, e)
+		}
+	}
+	out := map[string]string{}
+	var recent []string
+	seen := map[uint32]bool{}
+	for k := len(run) - 1; k >= 0 && len(recent) < RecentPurchases; k-- {
+		e := run[k]
+		if int(ds.Event[e]) == purchase && !seen[ds.Item[e]] {
+			seen[ds.Item[e]] = true
+			recent = append([]string{ds.Items[ds.Item[e]]}, recent...)
+		}
+	}
+	for k, it := range recent {
+		out[RecentPurchasesField+".purchase_"+strconv.Itoa(k+1)] = it
+	}
+	counts := map[uint16]int{}
+	var last uint32
+	for _, e := range run {
+		counts[ds.Event[e]]++
+		last = max(last, ds.Time[e])
+	}
+	for ev, n := range counts {
+		out[EventCountField+"."+Slug(ds.Events[ev])] = strconv.Itoa(n)
+	}
+	if len(run) > 0 {
+		out[LastSeenField] = time.Unix(int64(last), 0).UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
 func TestNewUsersJoinMatchesMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 300 {
@@ -126,8 +170,13 @@ func TestNewUsersJoinMatchesMap(t *testing.T) {
 		if i%7 == 0 {
 			p = nil
 		}
-		u := NewUsers(ds, p, UserOptions{PurchaseEvent: "Order Completed"})
 		want := newUsersObvious(ds, p)
+		order := groupByUserObvious(ds)
+		derived := make([]map[string]string, len(ds.Users))
+		for k := range ds.Users {
+			derived[k] = derivedObvious(ds, order, uint32(k), ds.EventCode("Order Completed"))
+		}
+		u := NewUsers(ds, p, UserOptions{PurchaseEvent: "Order Completed"})
 		if got, want := u.Len(), len(want.ids); got != want {
 			t.Fatalf("case %d: Len()=%d, want %d", i, got, want)
 		}
@@ -141,8 +190,29 @@ func TestNewUsersJoinMatchesMap(t *testing.T) {
 			if ok != wok || !reflect.DeepEqual(f, tw[0]) || !reflect.DeepEqual(v, tw[1]) {
 				t.Fatalf("case %d: Traits(%d)=%v %v %v, want %v %v", i, k, f, v, ok, tw, wok)
 			}
-			if f, _ := u.Fields(k, nil, nil); len(f) > 0 {
+			f, v = u.Fields(k, nil, nil)
+			if len(f) > 0 {
 				hashes++
+			}
+			if k < len(derived) {
+				got := map[string]string{}
+				for n := range f {
+					got[f[n]] = v[n]
+				}
+				for name, val := range derived[k] {
+					if got[name] != val {
+						t.Fatalf("case %d: user %d field %s=%q, want %q (fields %v)", i, k, name, got[name], val, got)
+					}
+				}
+				n := 0
+				for name := range got {
+					if name == LastSeenField || strings.HasPrefix(name, RecentPurchasesField+".") || strings.HasPrefix(name, EventCountField+".") {
+						n++
+					}
+				}
+				if n != len(derived[k]) || len(got) != len(f) {
+					t.Fatalf("case %d: user %d has %d derived fields of %d (%d distinct), want %d", i, k, n, len(f), len(got), len(derived[k]))
+				}
 			}
 		}
 		if got := u.Hashes(); got != hashes {

@@ -184,6 +184,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		}
 		c.model.users = nil // not needed past this point
 	}
+	fams := c.families(ds, nb, profiles, recs) // drops the model's matrix
+	c.log.Info("popular", "families", len(fams), "seconds", c.clock.end("popular"))
+	// NewUsers takes the events from ds: they are held once, grouped by user.
 	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
 	sum := &summary{
@@ -196,14 +199,13 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	c.model.parameters(params)
 	c.lists.parameters(params)
 	m := &publish.Model{
-		Families:   c.families(ds, nb, profiles, recs),
+		Families:   fams,
 		Users:      userHashes{users},
 		Parameters: params,
 		Inputs:     inputs(ds),
 		Counts: map[string]any{"events_read": ds.Stats.Read, "events_kept": ds.Stats.Kept, "events_dropped": ds.Stats.Dropped,
 			"users": sum.Users, "items": sum.Items, "profiles": sum.Profiles},
 	}
-	c.log.Info("popular", "families", len(m.Families), "seconds", c.clock.end("popular"))
 	if c.dryRun {
 		// What a publish would write; --out counts what it wrote.
 		sum.ListsWritten, sum.HashesWritten = int64(listsWithNeighbours(nb)), int64(users.Hashes())
