@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/model"
 	"github.com/recopub/recopub/publish"
 	"github.com/redis/go-redis/v9"
 )
@@ -173,7 +174,10 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	c.bars.begin(barModel)
-	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.clock)
+	var popular []publish.Family
+	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.clock, func(mat *model.Matrix) {
+		popular = c.popularFamilies(ds, mat, profiles)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -182,10 +186,8 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		if recs, err = c.computeUserLists(ctx, c.model.users, ds.Users, ds.Items, c.log); err != nil {
 			return nil, err
 		}
-		c.model.users = nil // not needed past this point
+		c.model.users, c.model.matrix = nil, nil // not needed past this point
 	}
-	fams := c.families(ds, nb, profiles, recs) // drops the model's matrix
-	c.log.Info("popular", "families", len(fams), "seconds", c.clock.end("popular"))
 	// NewUsers takes the events from ds: they are held once, grouped by user.
 	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
@@ -199,7 +201,7 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	c.model.parameters(params)
 	c.lists.parameters(params)
 	m := &publish.Model{
-		Families:   fams,
+		Families:   c.families(ds, nb, recs, popular),
 		Users:      userHashes{users},
 		Parameters: params,
 		Inputs:     inputs(ds),
