@@ -32,11 +32,11 @@ type Users struct {
 	profiles *Profiles
 	purchase int // event code, -1 when absent
 
-	ev      userEvents
-	prow    []uint32 // profile row+1 of each user with events; 0: none
-	extra   []uint32 // profile rows of the profile-only users
-	hashes  int
-	evSlugs []string
+	ev       userEvents
+	prow     []uint32 // profile row+1 of each user with events; 0: none
+	extra    []uint32 // profile rows of the profile-only users
+	hashes   int
+	evFields []string // event_count.<event slug> by event code
 }
 
 // userEvents are a Dataset's events grouped by user, by time within a
@@ -57,7 +57,7 @@ type userEvents struct {
 func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
-		u.evSlugs = append(u.evSlugs, Slug(e))
+		u.evFields = append(u.evFields, EventCountField+"."+Slug(e))
 	}
 	u.ev = groupByUser(ds)
 	u.join()
@@ -233,14 +233,20 @@ func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
 	if i >= len(u.ds.Users) {
 		return fields, values
 	}
-	var derivedF, derivedV []string
+	traits := len(fields) // the derived fields follow
 	var recent [RecentPurchases]uint32
 	for k, it := range u.RecentPurchases(i, recent[:0]) {
-		derivedF = append(derivedF, RecentPurchasesField+".purchase_"+strconv.Itoa(k+1))
-		derivedV = append(derivedV, u.ds.Items[it])
+		fields = append(fields, recentFields[k])
+		values = append(values, u.ds.Items[it])
 	}
 	lo, hi := u.ev.ptr[i], u.ev.ptr[i+1]
-	counts := make([]int, len(u.ds.Events))
+	var buf [16]int
+	counts := buf[:0]
+	if len(u.ds.Events) <= len(buf) {
+		counts = buf[:len(u.ds.Events)]
+	} else {
+		counts = make([]int, len(u.ds.Events))
+	}
 	var last uint32
 	for e := lo; e < hi; e++ {
 		counts[u.ev.event[e]]++
@@ -248,23 +254,33 @@ func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
 	}
 	for ev, n := range counts {
 		if n > 0 {
-			derivedF = append(derivedF, EventCountField+"."+u.evSlugs[ev])
-			derivedV = append(derivedV, strconv.Itoa(n))
+			fields = append(fields, u.evFields[ev])
+			values = append(values, strconv.Itoa(n))
 		}
 	}
 	if hi > lo {
-		derivedF = append(derivedF, LastSeenField)
-		derivedV = append(derivedV, time.Unix(int64(last), 0).UTC().Format(time.RFC3339))
+		fields = append(fields, LastSeenField)
+		values = append(values, time.Unix(int64(last), 0).UTC().Format(time.RFC3339))
 	}
 	// Drop profile traits shadowed by derived fields.
-	for k := len(fields) - 1; k >= start; k-- {
-		if slices.Contains(derivedF, fields[k]) {
+	for k := traits - 1; k >= start; k-- {
+		if slices.Contains(fields[traits:], fields[k]) {
 			fields = slices.Delete(fields, k, k+1)
 			values = slices.Delete(values, k, k+1)
+			traits--
 		}
 	}
-	return append(fields, derivedF...), append(values, derivedV...)
+	return fields, values
 }
+
+// recentFields are the names of the recent purchase fields, oldest first.
+var recentFields = func() []string {
+	out := make([]string, RecentPurchases)
+	for k := range out {
+		out[k] = RecentPurchasesField + ".purchase_" + strconv.Itoa(k+1)
+	}
+	return out
+}()
 
 // Slug turns an event name into a key-safe name: "Order Completed" ->
 // "order_completed".
