@@ -11,9 +11,11 @@ import "runtime/debug"
 // holds.
 const runGCPercent = 20
 
-// tightenGC sets runGCPercent unless the environment sets GOGC, and
-// returns what undoes it.
-func tightenGC(getenv func(string) string) (restore func()) {
+// tightenGC sets runGCPercent unless the environment sets GOGC, makes
+// clock return freed memory to the operating system at each stage's end,
+// and returns what undoes the GC setting.
+func tightenGC(getenv func(string) string, clock *stageClock) (restore func()) {
+	clock.release = true
 	if getenv("GOGC") != "" {
 		return func() {}
 	}

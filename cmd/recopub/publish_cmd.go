@@ -42,7 +42,7 @@ func (c *publishCommand) Run(ctx context.Context, args []string) error {
 	rc.bars = c.m.progressBars()
 	rc.log = rc.bars.logger(rc.log)
 	rc.running = true
-	defer tightenGC(c.m.Getenv)()
+	defer tightenGC(c.m.Getenv, rc.clock)()
 	sum, err := rc.publishDir(ctx, *from)
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.running = true
-	defer tightenGC(c.m.Getenv)()
+	defer tightenGC(c.m.Getenv, c.clock)()
 	sum, err := c.run(ctx)
 	if err == nil {
 		err = c.report(sum)
