@@ -40,7 +40,8 @@ type Users struct {
 }
 
 // userEvents are a Dataset's events grouped by user, by time within a
-// user: user u's are [ptr[u], ptr[u+1]) of the columns.
+// user: user u's are [ptr[u], ptr[u+1]) of the columns, which are the
+// Dataset's own.
 type userEvents struct {
 	ptr   []uint32
 	item  []uint32
@@ -49,11 +50,13 @@ type userEvents struct {
 }
 
 // NewUsers groups a Dataset's events by user and joins the profiles.
-// profiles may be nil. It takes the events: ds.User, ds.Item, ds.Event,
-// ds.Time and ds.Weight are nil afterwards (the dictionaries and counts
-// stay), so that the events are held once, in the order the features read
-// them, with no index beside them. It takes time linear in the events and
-// users: a counting sort by user and one id lookup per user.
+// profiles may be nil. It reorders ds's events in place: afterwards they
+// are grouped by user, ds.User ascending, by time within a user (ties in
+// input order), and the users read them there, with no index beside them.
+// Anything computed from the events as a multiset (a model.Matrix) is the
+// same in either order. The users do not read ds.User, which the caller
+// may drop once nothing else needs it. It takes time linear in the events
+// and users: a counting sort by user and one id lookup per user.
 func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
@@ -89,7 +92,7 @@ func (u *Users) join() {
 	}
 }
 
-// groupByUser moves ds's events into user order with a stable counting
+// groupByUser puts ds's events into user order with a stable counting
 // sort by user, one column at a time so that no more than one column is
 // held twice, then orders each user's events by time (stable, so ties
 // keep input order). The per-user sort is an insertion sort, linear when
@@ -104,14 +107,22 @@ func groupByUser(ds *Dataset) userEvents {
 		ptr[i] += ptr[i-1]
 	}
 	next := make([]uint32, len(ds.Users))
-	ev := userEvents{ptr: ptr}
-	ev.tm, ds.Time = scatterByUser(ds.User, ptr, next, ds.Time), nil
-	ev.item, ds.Item = scatterByUser(ds.User, ptr, next, ds.Item), nil
-	ev.event, ds.Event = scatterByUser(ds.User, ptr, next, ds.Event), nil
-	ds.User, ds.Weight = nil, nil
+	ds.Time = scatterByUser(ds.User, ptr, next, ds.Time)
+	ds.Item = scatterByUser(ds.User, ptr, next, ds.Item)
+	ds.Event = scatterByUser(ds.User, ptr, next, ds.Event)
+	if ds.Weight != nil {
+		ds.Weight = scatterByUser(ds.User, ptr, next, ds.Weight)
+	}
+	for u := range len(ds.Users) {
+		users := ds.User[ptr[u]:ptr[u+1]]
+		for k := range users {
+			users[k] = uint32(u)
+		}
+	}
+	ev := userEvents{ptr: ptr, item: ds.Item, event: ds.Event, tm: ds.Time}
 	var scratch timeSort
 	for u := range len(ds.Users) {
-		scratch.sort(&ev, int(ptr[u]), int(ptr[u+1]))
+		scratch.sort(&ev, ds.Weight, int(ptr[u]), int(ptr[u+1]))
 	}
 	return ev
 }
@@ -134,9 +145,11 @@ type timeSort struct {
 	item []uint32
 	ev   []uint16
 	tm   []uint32
+	w    []float32
 }
 
-func (s *timeSort) sort(e *userEvents, lo, hi int) {
+// sort sorts events [lo, hi) of e, and of weight when not nil.
+func (s *timeSort) sort(e *userEvents, weight []float32, lo, hi int) {
 	const insertionMax = 64
 	tm := e.tm[lo:hi]
 	if slices.IsSorted(tm) {
@@ -144,13 +157,27 @@ func (s *timeSort) sort(e *userEvents, lo, hi int) {
 	}
 	if hi-lo <= insertionMax {
 		item, ev := e.item[lo:hi], e.event[lo:hi]
+		var w []float32
+		if weight != nil {
+			w = weight[lo:hi]
+		}
 		for i := 1; i < len(tm); i++ {
 			t, it, v := tm[i], item[i], ev[i]
+			var wi float32
+			if w != nil {
+				wi = w[i]
+			}
 			j := i
 			for ; j > 0 && tm[j-1] > t; j-- {
 				tm[j], item[j], ev[j] = tm[j-1], item[j-1], ev[j-1]
+				if w != nil {
+					w[j] = w[j-1]
+				}
 			}
 			tm[j], item[j], ev[j] = t, it, v
+			if w != nil {
+				w[j] = wi
+			}
 		}
 		return
 	}
@@ -159,13 +186,19 @@ func (s *timeSort) sort(e *userEvents, lo, hi int) {
 		s.idx = append(s.idx, k)
 	}
 	slices.SortStableFunc(s.idx, func(a, b int) int { return cmpUint32(e.tm[a], e.tm[b]) })
-	s.item, s.ev, s.tm = s.item[:0], s.ev[:0], s.tm[:0]
+	s.item, s.ev, s.tm, s.w = s.item[:0], s.ev[:0], s.tm[:0], s.w[:0]
 	for _, k := range s.idx {
 		s.item, s.ev, s.tm = append(s.item, e.item[k]), append(s.ev, e.event[k]), append(s.tm, e.tm[k])
+		if weight != nil {
+			s.w = append(s.w, weight[k])
+		}
 	}
 	copy(e.item[lo:hi], s.item)
 	copy(e.event[lo:hi], s.ev)
 	copy(e.tm[lo:hi], s.tm)
+	if weight != nil {
+		copy(weight[lo:hi], s.w)
+	}
 }
 
 func cmpUint32(a, b uint32) int {

@@ -37,6 +37,10 @@ func randomUsers(rng *rand.Rand, timeOrdered bool) (*Dataset, *Profiles) {
 		ds.Item = append(ds.Item, uint32(rng.IntN(nItems)))
 		ds.Event = append(ds.Event, uint16(rng.IntN(len(ds.Events))))
 		ds.Time = append(ds.Time, uint32(1_700_000_000+rng.IntN(50))) // ties
+		ds.Weight = append(ds.Weight, float32(rng.IntN(1000)))
+	}
+	if rng.IntN(2) == 0 {
+		ds.Weight = nil
 	}
 	if timeOrdered {
 		slices.Sort(ds.Time)
@@ -81,19 +85,20 @@ func TestGroupByUserMatchesSort(t *testing.T) {
 	for i := range 300 {
 		ds, _ := randomUsers(rng, i%2 == 0)
 		want := groupByUserObvious(ds)
-		users, items, events, times := slices.Clone(ds.User), slices.Clone(ds.Item), slices.Clone(ds.Event), slices.Clone(ds.Time)
+		in := &Dataset{User: slices.Clone(ds.User), Item: slices.Clone(ds.Item), Event: slices.Clone(ds.Event),
+			Time: slices.Clone(ds.Time), Weight: slices.Clone(ds.Weight)}
 		ev := groupByUser(ds)
-		if ds.User != nil || ds.Item != nil || ds.Event != nil || ds.Time != nil {
-			t.Fatalf("case %d: groupByUser left the Dataset's events", i)
-		}
 		for k, e := range want {
-			u := users[e]
+			u := in.User[e]
 			if k < int(ev.ptr[u]) || k >= int(ev.ptr[u+1]) {
 				t.Fatalf("case %d: event %d (user %d) at %d, outside the user's [%d, %d)", i, e, u, k, ev.ptr[u], ev.ptr[u+1])
 			}
-			if ev.item[k] != items[e] || ev.event[k] != events[e] || ev.tm[k] != times[e] {
-				t.Fatalf("case %d: position %d holds (%d, %d, %d), want event %d (%d, %d, %d)",
-					i, k, ev.item[k], ev.event[k], ev.tm[k], e, items[e], events[e], times[e])
+			if ds.User[k] != u || ds.Item[k] != in.Item[e] || ds.Event[k] != in.Event[e] || ds.Time[k] != in.Time[e] ||
+				(in.Weight != nil && ds.Weight[k] != in.Weight[e]) {
+				t.Fatalf("case %d: position %d holds a different event than %d", i, k, e)
+			}
+			if ev.item[k] != ds.Item[k] || ev.event[k] != ds.Event[k] || ev.tm[k] != ds.Time[k] {
+				t.Fatalf("case %d: the users' columns are not the Dataset's at %d", i, k)
 			}
 		}
 	}

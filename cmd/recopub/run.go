@@ -173,10 +173,18 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	if err := c.model.checkSelections(ds, profiles, &c.in, c.log); err != nil {
 		return nil, err
 	}
+	// NewUsers groups the events by user in place, before the model (which
+	// reads them as a multiset), so that ds.User can go once the matrix is
+	// built and the kernel runs without it.
+	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
+	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
 	c.bars.begin(barModel)
 	var popular []publish.Family
 	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.clock, func(mat *model.Matrix) {
 		popular = c.popularFamilies(ds, mat, profiles)
+		if ds.Weight = nil; len(c.model.crossEvents) == 0 {
+			ds.User = nil // the cross-occurrence matrices would need it
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -188,9 +196,6 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		}
 		c.model.users, c.model.matrix = nil, nil // not needed past this point
 	}
-	// NewUsers takes the events from ds: they are held once, grouped by user.
-	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
-	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
 		Files: ds.Stats.Files, Users: users.WithEvents(), Items: len(ds.Items), Profiles: profiles.Len(),
