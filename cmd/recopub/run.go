@@ -130,26 +130,24 @@ func (c *runCommand) logFailure(err error) bool {
 
 // summary is what a run prints and writes with --summary.
 type summary struct {
-	Version       string           `json:"version,omitempty"`
-	Previous      string           `json:"previous,omitempty"`
-	DryRun        bool             `json:"dry_run,omitempty"`
-	EventsRead    int64            `json:"events_read"`
-	EventsKept    int64            `json:"events_kept"`
-	EventsDropped map[string]int64 `json:"events_dropped"`
-	Files         int              `json:"files"`
-	Users         int              `json:"users"`    // users with at least one kept event
-	Items         int              `json:"items"`    // items with at least one kept event
-	Profiles      int              `json:"profiles"` // users with a profile row
-	Metric        string           `json:"metric"`
-	ListsWritten  int64            `json:"lists_written"`
-	UserLists     int64            `json:"user_lists_written,omitempty"` // rec:<user> lists (--user-lists)
-	HashesWritten int64            `json:"hashes_written"`
-	Restore       bool             `json:"restore"`
-	Removed       []string         `json:"versions_removed,omitempty"`
-	// Stages are seconds by stage; they follow one another without gaps,
-	// so they add up to WallSeconds.
-	Stages      map[string]float64 `json:"stages"`
-	WallSeconds float64            `json:"wall_seconds"`
+	Version       string             `json:"version,omitempty"`
+	Previous      string             `json:"previous,omitempty"`
+	DryRun        bool               `json:"dry_run,omitempty"`
+	EventsRead    int64              `json:"events_read"`
+	EventsKept    int64              `json:"events_kept"`
+	EventsDropped map[string]int64   `json:"events_dropped"`
+	Files         int                `json:"files"`
+	Users         int                `json:"users"`    // users with at least one kept event
+	Items         int                `json:"items"`    // items with at least one kept event
+	Profiles      int                `json:"profiles"` // users with a profile row
+	Metric        string             `json:"metric"`
+	ListsWritten  int64              `json:"lists_written"`
+	UserLists     int64              `json:"user_lists_written,omitempty"` // rec:<user> lists (--user-lists)
+	HashesWritten int64              `json:"hashes_written"`
+	Restore       bool               `json:"restore"`
+	Removed       []string           `json:"versions_removed,omitempty"`
+	Stages        map[string]float64 `json:"stages"`       // seconds, stage after stage without gaps (stageClock)
+	WallSeconds   float64            `json:"wall_seconds"` // the sum of Stages
 }
 
 func (c *runCommand) run(ctx context.Context) (*summary, error) {
@@ -182,8 +180,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 	var popular []publish.Family
 	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.clock, func(mat *model.Matrix) {
 		popular = c.popularFamilies(ds, mat, profiles)
-		if ds.Weight = nil; len(c.model.crossEvents) == 0 {
-			ds.User = nil // the cross-occurrence matrices would need it
+		ds.Weight = nil // the matrix has them
+		if len(c.model.crossEvents) == 0 {
+			ds.User = nil // the users hold the grouping; cross-occurrence needs it
 		}
 	})
 	if err != nil {
