@@ -13,7 +13,8 @@ type Dataset struct {
 	Events []string // event code -> event name, sorted
 
 	// Interactions, one entry per kept event, in the canonical order of
-	// the input (files sorted by path, then row group, then row).
+	// the input (files sorted by path, then row group, then row), until
+	// NewUsers groups them by user in place.
 	User  []uint32
 	Item  []uint32
 	Event []uint16

@@ -44,10 +44,15 @@
 // files that cannot be read fail the load with an error naming the file
 // and column.
 //
-// Profiles are read through Arrow into a Profiles table; Users combines
-// them with what the events say about each user (the five most recent
-// purchases, counts per event, last seen) into the flat field/value pairs a
-// RudderStack Redis destination would write.
+// Profiles are read through Arrow into a Profiles table, kept compactly
+// (ids and values in byte slices, a column's repeated values once, ids
+// indexed by open addressing: table.go); Users combines them with what the
+// events say about each user (the five most recent purchases, counts per
+// event, last seen) into the flat field/value pairs a RudderStack Redis
+// destination would write, field by field as the publisher asks for each
+// user. NewUsers groups the Dataset's events by user in place (a counting
+// sort) and joins the profiles by row, in time and memory linear in the
+// events and users.
 //
 // Generate writes synthetic exports of the same shape for tests, benchmarks
 // and demos.

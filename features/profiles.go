@@ -25,15 +25,24 @@ const DefaultProfileIDCol = "user_id"
 // structs flattened into fields joined with ".", lists and maps as JSON
 // text (an empty list as "[]"), nulls and empty maps left out, empty
 // strings kept.
+//
+// The table is kept compactly, for the tens of millions of traits of a
+// large export: ids and values are copied out of the Arrow batches into
+// two byte slices, a column's repeated short values (a status, a bracket)
+// are stored once, and ids are indexed by open addressing over 4-byte
+// slots.
 type Profiles struct {
 	Columns []string // trait names, nested structs flattened with "."
 
 	colIndex map[string]uint16 // trait name -> index in Columns
-	index    map[string]int32  // user id -> row
-	ids      []string
-	ptr      []int32 // row r's traits are [ptr[r], ptr[r+1])
+	ids      texts             // row -> user id
+	index    rowIndex          // user id -> its last row
+	replaced []uint64          // bit r: a later row of the same user replaced row r
+	ptr      []int32           // row r's traits are [ptr[r], ptr[r+1])
 	col      []uint16
-	values   []string
+	val      []uint32 // index in values
+	values   texts
+	interned []map[string]uint32 // by column: short values stored so far, while few
 }
 
 // Len returns the number of users with a profile.
@@ -41,24 +50,49 @@ func (p *Profiles) Len() int {
 	if p == nil {
 		return 0
 	}
-	return len(p.index)
+	return p.index.n
 }
 
 // Traits appends user's traits to fields and values. ok is false when the
 // user has no profile.
 func (p *Profiles) Traits(user string, fields, values []string) ([]string, []string, bool) {
-	if p == nil {
-		return fields, values, false
-	}
-	r, ok := p.index[user]
+	r, ok := p.row(user)
 	if !ok {
 		return fields, values, false
 	}
+	fields, values = p.rowTraits(r, fields, values)
+	return fields, values, true
+}
+
+// row returns user's last row.
+func (p *Profiles) row(user string) (uint32, bool) {
+	if p == nil {
+		return 0, false
+	}
+	return p.index.get(&p.ids, user)
+}
+
+// rowTraits appends the traits of row r.
+func (p *Profiles) rowTraits(r uint32, fields, values []string) ([]string, []string) {
 	for k := p.ptr[r]; k < p.ptr[r+1]; k++ {
 		fields = append(fields, p.Columns[p.col[k]])
-		values = append(values, p.values[k])
+		values = append(values, p.values.at(p.val[k]))
 	}
-	return fields, values, true
+	return fields, values
+}
+
+// rowTraitCount returns the number of traits of row r.
+func (p *Profiles) rowTraitCount(r uint32) int { return int(p.ptr[r+1] - p.ptr[r]) }
+
+// isLast reports whether row r is its user's last row.
+func (p *Profiles) isLast(r uint32) bool { return p.replaced[r/64]&(1<<(r%64)) == 0 }
+
+// rows returns the number of rows read, replaced ones included.
+func (p *Profiles) rows() int {
+	if p == nil {
+		return 0
+	}
+	return p.ids.len()
 }
 
 // IDs returns the user ids that have a profile, each once, in the order
@@ -67,10 +101,10 @@ func (p *Profiles) IDs() []string {
 	if p == nil {
 		return nil
 	}
-	out := make([]string, 0, len(p.index))
-	for r, id := range p.ids {
-		if p.index[id] == int32(r) {
-			out = append(out, id)
+	out := make([]string, 0, p.Len())
+	for r := range uint32(p.rows()) {
+		if p.isLast(r) {
+			out = append(out, p.ids.at(r))
 		}
 	}
 	return out
@@ -90,7 +124,7 @@ func LoadProfiles(ctx context.Context, opt ProfileOptions) (*Profiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
-	p := &Profiles{index: make(map[string]int32), colIndex: make(map[string]uint16), ptr: []int32{0}}
+	p := &Profiles{colIndex: make(map[string]uint16), ptr: []int32{0}}
 	for _, path := range paths {
 		if err := p.readFile(ctx, path, &opt); err != nil {
 			return nil, fmt.Errorf("profiles file %s: %w", path, err)
@@ -187,6 +221,7 @@ func (p *Profiles) pickFields(sc *arrow.Schema, idName string, want []string) ([
 				}
 				p.colIndex[n] = uint16(len(p.Columns))
 				p.Columns = append(p.Columns, n)
+				p.interned = append(p.interned, make(map[string]uint32))
 			}
 		}
 		out = append(out, traitField{index: i, name: f.Name, keep: keep})
@@ -245,12 +280,11 @@ func (p *Profiles) addBatch(rec arrow.RecordBatch, idCol int, fields []traitFiel
 		if id == "" {
 			continue
 		}
-		p.index[id] = int32(len(p.ids))
-		p.ids = append(p.ids, id)
+		p.addRow(id)
 		for _, f := range fields {
 			p.addTraits(f.name, rec.Column(f.index), i, f.keep, &buf)
 		}
-		p.ptr = append(p.ptr, int32(len(p.values)))
+		p.ptr = append(p.ptr, int32(len(p.val)))
 	}
 }
 
@@ -275,8 +309,43 @@ func (p *Profiles) addTraits(name string, a arrow.Array, i int, keep func(string
 		*buf = appendJSON((*buf)[:0], a, i)
 		text = string(*buf)
 	}
-	p.col = append(p.col, p.colIndex[name])
-	p.values = append(p.values, text)
+	p.addValue(p.colIndex[name], text)
+}
+
+// addRow starts a row for user id, replacing the user's earlier row.
+func (p *Profiles) addRow(id string) {
+	r := p.ids.add(id)
+	if r%64 == 0 {
+		p.replaced = append(p.replaced, 0)
+	}
+	if old, ok := p.index.put(&p.ids, r); ok {
+		p.replaced[old/64] |= 1 << (old % 64)
+	}
+}
+
+// Interning limits: a column's values up to internLen bytes are stored
+// once each, for the first internMax distinct ones (a status or a bracket
+// repeats; an email does not, and stops being looked for soon).
+const (
+	internLen = 64
+	internMax = 4096
+)
+
+// addValue adds a trait of column c to the current row.
+func (p *Profiles) addValue(c uint16, text string) {
+	p.col = append(p.col, c)
+	seen := p.interned[c]
+	if len(text) <= internLen {
+		if v, ok := seen[text]; ok {
+			p.val = append(p.val, v)
+			return
+		}
+	}
+	v := p.values.add(text)
+	if len(text) <= internLen && len(seen) < internMax {
+		seen[p.values.at(v)] = v
+	}
+	p.val = append(p.val, v)
 }
 
 // emptyMap reports whether row i of a is an empty map: left out, like a

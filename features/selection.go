@@ -64,8 +64,8 @@ func (p *Profiles) TraitRows(name string) int {
 		match[i] = c == name || strings.HasPrefix(c, name+".")
 	}
 	n := 0
-	for r := range p.ids {
-		if p.index[p.ids[r]] != int32(r) {
+	for r := range uint32(p.rows()) {
+		if !p.isLast(r) {
 			continue // a later row of the same user replaced this one
 		}
 		for k := p.ptr[r]; k < p.ptr[r+1]; k++ {

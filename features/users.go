@@ -28,61 +28,177 @@ type UserOptions struct {
 // the profile traits. Users with events come first, in dense id order,
 // then users who only have a profile.
 type Users struct {
-	ds       *Dataset
+	ds       *Dataset // its dictionaries; NewUsers took its events
 	profiles *Profiles
 	purchase int // event code, -1 when absent
 
-	order   []uint32 // event indices grouped by user, by time within a user
-	ptr     []uint32 // user u's events are order[ptr[u]:ptr[u+1]]
-	extra   []string // profile-only users
-	evSlugs []string
+	ev       userEvents
+	prow     []uint32 // profile row+1 of each user with events; 0: none
+	extra    []uint32 // profile rows of the profile-only users
+	hashes   int
+	evFields []string // event_count.<event slug> by event code
 }
 
-// NewUsers indexes a Dataset's events by user and joins the profiles.
-// profiles may be nil.
+// userEvents are a Dataset's events grouped by user, by time within a
+// user: user u's are [ptr[u], ptr[u+1]) of the columns, which are the
+// Dataset's own.
+type userEvents struct {
+	ptr   []uint32
+	item  []uint32
+	event []uint16
+	tm    []uint32
+}
+
+// NewUsers groups a Dataset's events by user and joins the profiles.
+// profiles may be nil. It reorders ds's events in place: afterwards they
+// are grouped by user, ds.User ascending, by time within a user (ties in
+// input order), and the users read them there, with no index beside them.
+// Anything computed from the events as a multiset (a model.Matrix) is the
+// same in either order. The users do not read ds.User, which the caller
+// may drop once nothing else needs it. It takes time linear in the events
+// and users: a counting sort by user and one id lookup per user.
 func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	u := &Users{ds: ds, profiles: profiles, purchase: ds.EventCode(orDefault(opt.PurchaseEvent, DefaultPurchaseEvent))}
 	for _, e := range ds.Events {
-		u.evSlugs = append(u.evSlugs, Slug(e))
+		u.evFields = append(u.evFields, EventCountField+"."+Slug(e))
 	}
-	u.order, u.ptr = groupByUser(ds)
-	known := make(map[string]bool, len(ds.Users))
-	for _, id := range ds.Users {
-		known[id] = true
-	}
-	for _, id := range profiles.IDs() {
-		if !known[id] {
-			u.extra = append(u.extra, id)
-		}
-	}
+	u.ev = groupByUser(ds)
+	u.join()
 	return u
 }
 
-// groupByUser counting-sorts event indices by user, then orders each
-// user's events by time (stable, so ties keep input order).
-func groupByUser(ds *Dataset) (order, ptr []uint32) {
-	ptr = make([]uint32, len(ds.Users)+1)
+// join finds the profile row of each user with events; the rows no such
+// user has are the profile-only users, in the order of their last row.
+func (u *Users) join() {
+	u.hashes = len(u.ds.Users)
+	if u.profiles.Len() == 0 {
+		return
+	}
+	u.prow = make([]uint32, len(u.ds.Users))
+	joined := make([]uint64, (u.profiles.rows()+63)/64)
+	for i, id := range u.ds.Users {
+		if r, ok := u.profiles.row(id); ok {
+			u.prow[i] = r + 1
+			joined[r/64] |= 1 << (r % 64)
+		}
+	}
+	for r := range uint32(u.profiles.rows()) {
+		if u.profiles.isLast(r) && joined[r/64]&(1<<(r%64)) == 0 {
+			u.extra = append(u.extra, r)
+			if u.profiles.rowTraitCount(r) > 0 {
+				u.hashes++
+			}
+		}
+	}
+}
+
+// groupByUser puts ds's events into user order with a stable counting
+// sort by user, one column at a time so that no more than one column is
+// held twice, then orders each user's events by time (stable, so ties
+// keep input order). The per-user sort is an insertion sort, linear when
+// the events come in time order (as exports do) and on the few events most
+// users have.
+func groupByUser(ds *Dataset) userEvents {
+	ptr := make([]uint32, len(ds.Users)+1)
 	for _, u := range ds.User {
 		ptr[u+1]++
 	}
 	for i := 1; i < len(ptr); i++ {
 		ptr[i] += ptr[i-1]
 	}
-	order = make([]uint32, len(ds.User))
-	next := slices.Clone(ptr[:len(ptr)-1])
-	for i, u := range ds.User {
-		order[next[u]] = uint32(i)
-		next[u]++
+	next := make([]uint32, len(ds.Users))
+	ds.Time = scatterByUser(ds.User, ptr, next, ds.Time)
+	ds.Item = scatterByUser(ds.User, ptr, next, ds.Item)
+	ds.Event = scatterByUser(ds.User, ptr, next, ds.Event)
+	if ds.Weight != nil {
+		ds.Weight = scatterByUser(ds.User, ptr, next, ds.Weight)
 	}
 	for u := range len(ds.Users) {
-		run := order[ptr[u]:ptr[u+1]]
-		if !slices.IsSortedFunc(run, func(a, b uint32) int { return cmpUint32(ds.Time[a], ds.Time[b]) }) {
-			slices.SortStableFunc(run, func(a, b uint32) int {
-				return cmpUint32(ds.Time[a], ds.Time[b])
-			})
+		users := ds.User[ptr[u]:ptr[u+1]]
+		for k := range users {
+			users[k] = uint32(u)
 		}
 	}
-	return order, ptr
+	ev := userEvents{ptr: ptr, item: ds.Item, event: ds.Event, tm: ds.Time}
+	var scratch timeSort
+	for u := range len(ds.Users) {
+		scratch.sort(&ev, ds.Weight, int(ptr[u]), int(ptr[u+1]))
+	}
+	return ev
+}
+
+// scatterByUser returns col in user order, stable within a user.
+func scatterByUser[T any](users, ptr, next []uint32, col []T) []T {
+	copy(next, ptr)
+	out := make([]T, len(col))
+	for i, u := range users {
+		out[next[u]] = col[i]
+		next[u]++
+	}
+	return out
+}
+
+// timeSort sorts one user's events by time, stably, moving the three
+// columns together; it keeps scratch space for the rare long histories.
+type timeSort struct {
+	idx  []int
+	item []uint32
+	ev   []uint16
+	tm   []uint32
+	w    []float32
+}
+
+// sort sorts events [lo, hi) of e, and of weight when not nil.
+func (s *timeSort) sort(e *userEvents, weight []float32, lo, hi int) {
+	const insertionMax = 64
+	tm := e.tm[lo:hi]
+	if slices.IsSorted(tm) {
+		return
+	}
+	if hi-lo <= insertionMax {
+		item, ev := e.item[lo:hi], e.event[lo:hi]
+		var w []float32
+		if weight != nil {
+			w = weight[lo:hi]
+		}
+		for i := 1; i < len(tm); i++ {
+			t, it, v := tm[i], item[i], ev[i]
+			var wi float32
+			if w != nil {
+				wi = w[i]
+			}
+			j := i
+			for ; j > 0 && tm[j-1] > t; j-- {
+				tm[j], item[j], ev[j] = tm[j-1], item[j-1], ev[j-1]
+				if w != nil {
+					w[j] = w[j-1]
+				}
+			}
+			tm[j], item[j], ev[j] = t, it, v
+			if w != nil {
+				w[j] = wi
+			}
+		}
+		return
+	}
+	s.idx = s.idx[:0]
+	for k := lo; k < hi; k++ {
+		s.idx = append(s.idx, k)
+	}
+	slices.SortStableFunc(s.idx, func(a, b int) int { return cmpUint32(e.tm[a], e.tm[b]) })
+	s.item, s.ev, s.tm, s.w = s.item[:0], s.ev[:0], s.tm[:0], s.w[:0]
+	for _, k := range s.idx {
+		s.item, s.ev, s.tm = append(s.item, e.item[k]), append(s.ev, e.event[k]), append(s.tm, e.tm[k])
+		if weight != nil {
+			s.w = append(s.w, weight[k])
+		}
+	}
+	copy(e.item[lo:hi], s.item)
+	copy(e.event[lo:hi], s.ev)
+	copy(e.tm[lo:hi], s.tm)
+	if weight != nil {
+		copy(weight[lo:hi], s.w)
+	}
 }
 
 func cmpUint32(a, b uint32) int {
@@ -103,7 +219,23 @@ func (u *Users) ID(i int) string {
 	if i < len(u.ds.Users) {
 		return u.ds.Users[i]
 	}
-	return u.extra[i-len(u.ds.Users)]
+	return u.profiles.ids.at(u.extra[i-len(u.ds.Users)])
+}
+
+// Traits appends user i's profile traits; ok is false when the user has
+// no profile.
+func (u *Users) Traits(i int, fields, values []string) ([]string, []string, bool) {
+	var r uint32
+	switch {
+	case i >= len(u.ds.Users):
+		r = u.extra[i-len(u.ds.Users)]
+	case u.prow != nil && u.prow[i] > 0:
+		r = u.prow[i] - 1
+	default:
+		return fields, values, false
+	}
+	fields, values = u.profiles.rowTraits(r, fields, values)
+	return fields, values, true
 }
 
 // RecentPurchases appends user i's last distinct purchased items, oldest
@@ -113,13 +245,11 @@ func (u *Users) RecentPurchases(i int, dst []uint32) []uint32 {
 		return dst
 	}
 	start := len(dst)
-	run := u.order[u.ptr[i]:u.ptr[i+1]]
-	for k := len(run) - 1; k >= 0 && len(dst)-start < RecentPurchases; k-- {
-		e := run[k]
-		if int(u.ds.Event[e]) != u.purchase {
+	for e := int(u.ev.ptr[i+1]) - 1; e >= int(u.ev.ptr[i]) && len(dst)-start < RecentPurchases; e-- {
+		if int(u.ev.event[e]) != u.purchase {
 			continue
 		}
-		if it := u.ds.Item[e]; !slices.Contains(dst[start:], it) {
+		if it := u.ev.item[e]; !slices.Contains(dst[start:], it) {
 			dst = append(dst, it)
 		}
 	}
@@ -131,44 +261,59 @@ func (u *Users) RecentPurchases(i int, dst []uint32) []uint32 {
 // recent_five_purchases.purchase_N, event_count.<event> and last_seen.
 // A profile trait with the name of a derived field is replaced by it.
 func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
-	id := u.ID(i)
 	start := len(fields)
-	fields, values, _ = u.profiles.Traits(id, fields, values)
+	fields, values, _ = u.Traits(i, fields, values)
 	if i >= len(u.ds.Users) {
 		return fields, values
 	}
-	var derivedF, derivedV []string
+	traits := len(fields) // the derived fields follow
 	var recent [RecentPurchases]uint32
 	for k, it := range u.RecentPurchases(i, recent[:0]) {
-		derivedF = append(derivedF, RecentPurchasesField+".purchase_"+strconv.Itoa(k+1))
-		derivedV = append(derivedV, u.ds.Items[it])
+		fields = append(fields, recentFields[k])
+		values = append(values, u.ds.Items[it])
 	}
-	run := u.order[u.ptr[i]:u.ptr[i+1]]
-	counts := make([]int, len(u.ds.Events))
+	lo, hi := u.ev.ptr[i], u.ev.ptr[i+1]
+	var buf [16]int
+	counts := buf[:0]
+	if len(u.ds.Events) <= len(buf) {
+		counts = buf[:len(u.ds.Events)]
+	} else {
+		counts = make([]int, len(u.ds.Events))
+	}
 	var last uint32
-	for _, e := range run {
-		counts[u.ds.Event[e]]++
-		last = max(last, u.ds.Time[e])
+	for e := lo; e < hi; e++ {
+		counts[u.ev.event[e]]++
+		last = max(last, u.ev.tm[e])
 	}
 	for ev, n := range counts {
 		if n > 0 {
-			derivedF = append(derivedF, EventCountField+"."+u.evSlugs[ev])
-			derivedV = append(derivedV, strconv.Itoa(n))
+			fields = append(fields, u.evFields[ev])
+			values = append(values, strconv.Itoa(n))
 		}
 	}
-	if len(run) > 0 {
-		derivedF = append(derivedF, LastSeenField)
-		derivedV = append(derivedV, time.Unix(int64(last), 0).UTC().Format(time.RFC3339))
+	if hi > lo {
+		fields = append(fields, LastSeenField)
+		values = append(values, time.Unix(int64(last), 0).UTC().Format(time.RFC3339))
 	}
 	// Drop profile traits shadowed by derived fields.
-	for k := len(fields) - 1; k >= start; k-- {
-		if slices.Contains(derivedF, fields[k]) {
+	for k := traits - 1; k >= start; k-- {
+		if slices.Contains(fields[traits:], fields[k]) {
 			fields = slices.Delete(fields, k, k+1)
 			values = slices.Delete(values, k, k+1)
+			traits--
 		}
 	}
-	return append(fields, derivedF...), append(values, derivedV...)
+	return fields, values
 }
+
+// recentFields are the names of the recent purchase fields, oldest first.
+var recentFields = func() []string {
+	out := make([]string, RecentPurchases)
+	for k := range out {
+		out[k] = RecentPurchasesField + ".purchase_" + strconv.Itoa(k+1)
+	}
+	return out
+}()
 
 // Slug turns an event name into a key-safe name: "Order Completed" ->
 // "order_completed".
@@ -194,14 +339,4 @@ func (u *Users) WithEvents() int { return len(u.ds.Users) }
 // Hashes returns the number of feature hashes a run writes: one per user
 // with events (they have last_seen at least) and one per profile-only user
 // with at least one trait. Len counts users with no field too.
-func (u *Users) Hashes() int {
-	n := len(u.ds.Users)
-	var fields, values []string
-	for _, id := range u.extra {
-		fields, values, _ = u.profiles.Traits(id, fields[:0], values[:0])
-		if len(fields) > 0 {
-			n++
-		}
-	}
-	return n
-}
+func (u *Users) Hashes() int { return u.hashes }

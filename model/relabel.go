@@ -1,9 +1,6 @@
 package model
 
-import (
-	"math"
-	"slices"
-)
+import "slices"
 
 // relabel returns a copy of m whose items are renumbered by descending
 // number of users (ties by id), and orig, which maps a new id back to the
@@ -16,6 +13,9 @@ import (
 // computed on the copy carry orig ids and are put back in m's order by
 // assemble, and ties are still broken by m's ids, so the result is the
 // same as without relabelling.
+//
+// The copy is the kernel's alone and holds what the binary kernels read:
+// which pairs exist, not their values (UserVal and ItemVal are nil).
 func relabel(m *Matrix) (*Matrix, []uint32) {
 	orig := make([]uint32, m.NumItems)
 	for i := range orig {
@@ -30,22 +30,19 @@ func relabel(m *Matrix) (*Matrix, []uint32) {
 	out := &Matrix{NumUsers: m.NumUsers, NumItems: m.NumItems, UserPtr: m.UserPtr}
 	packed := make([]uint64, len(m.UserItem))
 	for p, i := range m.UserItem {
-		packed[p] = uint64(newID[i])<<32 | uint64(math.Float32bits(m.UserVal[p]))
+		packed[p] = uint64(newID[i]) << 32
 	}
 	sortRows(m.UserPtr, packed)
 	out.UserItem = make([]uint32, len(packed))
-	out.UserVal = make([]float32, len(packed))
 	for p, v := range packed {
-		out.UserItem[p], out.UserVal[p] = uint32(v>>32), math.Float32frombits(uint32(v))
+		out.UserItem[p] = uint32(v >> 32)
 	}
 	// The item-major side is m's columns in the new order.
 	out.ItemPtr = make([]int64, m.NumItems+1)
 	out.ItemUser = make([]uint32, 0, len(m.ItemUser))
-	out.ItemVal = make([]float32, 0, len(m.ItemVal))
 	for k, i := range orig {
 		lo, hi := m.ItemPtr[i], m.ItemPtr[i+1]
 		out.ItemUser = append(out.ItemUser, m.ItemUser[lo:hi]...)
-		out.ItemVal = append(out.ItemVal, m.ItemVal[lo:hi]...)
 		out.ItemPtr[k+1] = int64(len(out.ItemUser))
 	}
 	out.spans = make([]rowSpan, len(out.ItemUser))

@@ -46,7 +46,11 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 	}
 	workers := opt.workers()
 	keep := rowMask(m.NumItems, opt.Rows, orig)
-	nb, err := forEachRow(ctx, m, splitWork(m, m, workers, 0, keep), workers, opt.topN(), newRow, orig, keep, opt.Progress)
+	chunks := splitWork(m, m, workers, 0, keep)
+	if orig != nil {
+		m.ItemUser = nil // the relabelled copy's kernels read spans instead
+	}
+	nb, err := forEachRow(ctx, m, chunks, workers, opt.topN(), newRow, orig, keep, opt.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("similar %s: %w", opt.Metric, err)
 	}
@@ -57,11 +61,14 @@ func Similar(ctx context.Context, m *Matrix, opt Options) (*Neighbors, error) {
 // rowFunc, and with it the scratch space it closes over.
 type rowFunc func(i int, top *topK)
 
-// chunk is the output of one contiguous range of items.
+// chunk is the output of one contiguous range of items, in columns of
+// exactly its size: 16 bytes a neighbour until assemble copies it out.
 type chunk struct {
 	lo, hi int     // items [lo, hi)
 	lens   []int32 // neighbours per item
-	cands  []candidate
+	item   []uint32
+	score  []float64
+	count  []uint32
 }
 
 // splitWork cuts the items of rows into contiguous ranges of roughly equal
@@ -113,6 +120,7 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 		wg.Go(func() {
 			row := newRow()
 			top := &topK{}
+			var cands []candidate // the current chunk's, reused
 			for ctx.Err() == nil {
 				c := int(next.Add(1) - 1)
 				if c >= len(chunks) {
@@ -120,6 +128,7 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 				}
 				out := &chunks[c]
 				out.lens = make([]int32, out.hi-out.lo)
+				cands = cands[:0]
 				for i := out.lo; i < out.hi; i++ {
 					if keep != nil && !keep[i] {
 						continue // lens[i-out.lo] stays 0
@@ -128,8 +137,9 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 					row(i, top)
 					best := top.sorted()
 					out.lens[i-out.lo] = int32(len(best))
-					out.cands = append(out.cands, best...)
+					cands = append(cands, best...)
 				}
+				out.store(cands)
 				if progress != nil {
 					progress(int(done.Add(int64(out.hi-out.lo))), m.NumItems)
 				}
@@ -143,8 +153,18 @@ func forEachRow(ctx context.Context, m *Matrix, chunks []chunk, workers, topN in
 	return assemble(m.NumItems, chunks, orig), nil
 }
 
+// store keeps the chunk's candidates as columns.
+func (c *chunk) store(cands []candidate) {
+	c.item, c.score, c.count = make([]uint32, len(cands)), make([]float64, len(cands)), make([]uint32, len(cands))
+	for k, cd := range cands {
+		c.item[k], c.score[k], c.count[k] = cd.item, cd.score, cd.count
+	}
+}
+
 // assemble joins the chunks' lists. Row i of the chunks belongs to item i,
 // or to item orig[i] when the rows were computed on a relabelled matrix.
+// It builds one column at a time and drops the chunks' copy of it as it
+// goes, so that the lists are held about once and a half, not twice.
 func assemble(numItems int, chunks []chunk, orig []uint32) *Neighbors {
 	id := func(i int) int {
 		if orig == nil {
@@ -162,17 +182,9 @@ func assemble(numItems int, chunks []chunk, orig []uint32) *Neighbors {
 		nb.Ptr[i+1] += nb.Ptr[i]
 	}
 	total := nb.Ptr[numItems]
-	nb.Item, nb.Score, nb.Count = make([]uint32, total), make([]float64, total), make([]uint32, total)
-	for _, c := range chunks {
-		off := 0
-		for r, n := range c.lens {
-			dst := nb.Ptr[id(c.lo+r)]
-			for k, cd := range c.cands[off : off+int(n)] {
-				nb.Item[dst+int64(k)], nb.Score[dst+int64(k)], nb.Count[dst+int64(k)] = cd.item, cd.score, cd.count
-			}
-			off += int(n)
-		}
-	}
+	nb.Item = assembleColumn(nb.Ptr, chunks, total, id, func(c *chunk) *[]uint32 { return &c.item })
+	nb.Count = assembleColumn(nb.Ptr, chunks, total, id, func(c *chunk) *[]uint32 { return &c.count })
+	nb.Score = assembleColumn(nb.Ptr, chunks, total, id, func(c *chunk) *[]float64 { return &c.score })
 	return nb
 }
 
@@ -188,6 +200,22 @@ func rowMask(numItems int, rows func(item int) bool, orig []uint32) []bool {
 		keep[i] = rows(int(origID(orig, uint32(i))))
 	}
 	return keep
+}
+
+// assembleColumn copies one column of every chunk to its place in the
+// lists and drops the chunk's copy.
+func assembleColumn[T any](ptr []int64, chunks []chunk, total int64, id func(int) int, col func(*chunk) *[]T) []T {
+	out := make([]T, total)
+	for k := range chunks {
+		c := &chunks[k]
+		src, off := col(c), int64(0)
+		for r, n := range c.lens {
+			copy(out[ptr[id(c.lo+r)]:], (*src)[off:off+int64(n)])
+			off += int64(n)
+		}
+		*src = nil
+	}
+	return out
 }
 
 // accumulator is a worker's dense scratch row: counts[j] is c_ij for the

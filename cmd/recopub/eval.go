@@ -84,7 +84,7 @@ func (c *evalCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.log = log
-	ds, profiles, err := c.in.load(ctx, log, make(map[string]float64))
+	ds, profiles, err := c.in.load(ctx, log, newStageClock())
 	if err == nil {
 		err = c.model.checkSelections(ds, profiles, &c.in, log)
 	}

@@ -11,10 +11,8 @@ import (
 // families lists the list families a run publishes. The neighbour lists
 // come first: --show and the summary read them from Families[0]. Then come
 // the cross-occurrence lists of each --cross-event, the users' lists of
-// --user-lists, global popularity (always: it serves users with no
-// history) and, with --segment-cols and profiles, the popularity of each
-// segment.
-func (c *runCommand) families(ds *features.Dataset, nb *model.Neighbors, profiles *features.Profiles, recs *userRecs) []publish.Family {
+// --user-lists and the popularity lists of popularFamilies.
+func (c *runCommand) families(ds *features.Dataset, nb *model.Neighbors, recs *userRecs, popular []publish.Family) []publish.Family {
 	fams := []publish.Family{{Name: publish.FamilySimilar, Lists: neighborLists{nb, ds.Items}}}
 	for _, cr := range c.model.cross {
 		fams = append(fams, publish.Family{Name: publish.CrossFamily(features.Slug(cr.event)), Lists: neighborLists{cr.nb, ds.Items}})
@@ -22,20 +20,23 @@ func (c *runCommand) families(ds *features.Dataset, nb *model.Neighbors, profile
 	if recs != nil {
 		fams = append(fams, publish.Family{Name: publish.FamilyRec, Lists: recs})
 	}
-	mat := c.model.matrix
-	if mat == nil {
-		return fams
-	}
+	return append(fams, popular...)
+}
+
+// popularFamilies computes global popularity (always: it serves users
+// with no history) and, with --segment-cols and profiles, the popularity
+// of each segment. It runs as soon as the matrix is built, so that the
+// matrix need not outlive the similarity kernel.
+func (c *runCommand) popularFamilies(ds *features.Dataset, mat *model.Matrix, profiles *features.Profiles) []publish.Family {
 	topN, weighted := c.model.opt.TopN, c.model.opt.Weighted
 	pop := mustPopular(model.Popular(mat, nil, 1, topN, weighted))
-	fams = append(fams, publish.Family{Name: publish.FamilyPopular, Lists: groupLists{pop, []string{""}, ds.Items}})
+	fams := []publish.Family{{Name: publish.FamilyPopular, Lists: groupLists{pop, []string{""}, ds.Items}}}
 	if cols := splitList(c.model.segmentCols); len(cols) > 0 && profiles != nil {
 		group, ids := segments(ds.Users, profiles, cols)
 		seg := mustPopular(model.Popular(mat, group, len(ids), topN, weighted))
 		fams = append(fams, publish.Family{Name: publish.FamilySegment, Lists: groupLists{seg, ids, ds.Items}})
 	}
 	c.popularity = itemUsers(mat) // for the report
-	c.model.matrix = nil          // not needed past this point
 	return fams
 }
 

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/recopub/recopub/features"
 	"github.com/recopub/recopub/publish"
@@ -82,14 +81,13 @@ func (c *runCommand) publishModel(ctx context.Context, rdb redis.UniversalClient
 }
 
 func (c *runCommand) writeLive(ctx context.Context, rdb redis.UniversalClient, users publish.HashSource, sum *summary) error {
-	t := time.Now()
 	lf := &publish.LiveFeatures{Client: rdb, Keys: c.redis.keys(), Prefix: c.feat.prefix, Conns: c.pub.conns,
 		Seed: c.model.opt.Seed, Logger: c.log}
 	res, err := lf.Write(ctx, users)
 	if err != nil {
 		return redisError(c.redis.url, err)
 	}
-	c.stages["live_features"] = time.Since(t).Seconds()
+	c.clock.end("live_features")
 	sum.HashesWritten = res.Hashes
 	return nil
 }

@@ -92,10 +92,9 @@ func (f *ingestFlags) validate() error {
 }
 
 // load reads the events (and profiles, when given), logs one line per
-// stage and records stage seconds. Input that cannot be used is a
-// rejectedError.
-func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[string]float64) (*features.Dataset, *features.Profiles, error) {
-	t := time.Now()
+// stage and ends the clock's ingest and profiles stages. Input that cannot
+// be used is a rejectedError.
+func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, clock *stageClock) (*features.Dataset, *features.Profiles, error) {
 	ds, err := features.Load(ctx, f.opt)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -103,9 +102,8 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 		}
 		return nil, nil, rejectedError{f.columnError(foldFileErrors(fmt.Errorf("ingest: %w", err)))}
 	}
-	stages["ingest"] = time.Since(t).Seconds()
 	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
-		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", stages["ingest"])
+		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", clock.end("ingest"))
 	if err := f.checkOptionalColumns(ds); err != nil {
 		return nil, nil, err
 	}
@@ -118,7 +116,6 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 	if len(f.profiles) == 0 {
 		return ds, nil, nil
 	}
-	t = time.Now()
 	profiles, err := features.LoadProfiles(ctx, features.ProfileOptions{Paths: f.profiles, IDCol: f.profileID, Columns: splitList(f.profileCols)})
 	if err != nil {
 		return nil, nil, rejectedError{f.profileError(foldFileErrors(fmt.Errorf("profiles: %w", err)))}
@@ -126,8 +123,7 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, stages map[str
 	if err := f.checkProfileCols(profiles); err != nil {
 		return nil, nil, rejectedError{err}
 	}
-	stages["profiles"] = time.Since(t).Seconds()
-	log.Info("profiles", "profiles", profiles.Len(), "columns", profiles.Columns, "seconds", stages["profiles"])
+	log.Info("profiles", "profiles", profiles.Len(), "columns", profiles.Columns, "seconds", clock.end("profiles"))
 	return ds, profiles, nil
 }
 

@@ -30,7 +30,7 @@ type modelFlags struct {
 	// from too (model.NewFit), left in users.
 	userDepth int
 
-	// Left by compute for families.
+	// Left by compute for families; matrix only with userDepth.
 	matrix *model.Matrix
 	cross  []crossResult
 	users  model.UserScorer
@@ -119,18 +119,23 @@ func (f *modelFlags) decay(weights []float32, times []uint32) []float32 {
 	return model.Decay(weights, times, now, f.halfLife())
 }
 
-// compute builds the user x item matrix and the neighbour lists, and the
-// cross-occurrence lists of --cross-event. It keeps the matrix for the
-// popularity lists of families and, with userDepth, the model per-user
-// lists are scored from.
-func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights []float32, log *slog.Logger, stages map[string]float64) (*model.Neighbors, error) {
-	t := time.Now()
+// compute builds the user x item matrix, gives it to popular (the
+// "popular" stage), then computes the neighbour lists and the
+// cross-occurrence lists of --cross-event. It keeps the matrix only with
+// userDepth, for the per-user lists: otherwise the similarity kernel
+// drops it as soon as it has its own relabelled copy.
+func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights []float32, log *slog.Logger, clock *stageClock, popular func(*model.Matrix)) (*model.Neighbors, error) {
 	mat := model.NewMatrix(len(ds.Users), len(ds.Items), ds.User, ds.Item, f.decay(weights, ds.Time))
+	clock.end("model")
+	popular(mat)
+	clock.end("popular")
+	if f.userDepth > 0 {
+		f.matrix = mat
+	}
 	nb, err := f.fit(ctx, mat)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	f.matrix = mat
 	for _, ev := range f.crossEvents {
 		cross, err := f.crossOccurrence(ctx, ds, ev)
 		if err != nil {
@@ -138,9 +143,8 @@ func (f *modelFlags) compute(ctx context.Context, ds *features.Dataset, weights 
 		}
 		f.cross = append(f.cross, crossResult{event: ev, nb: cross})
 	}
-	stages["model"] = time.Since(t).Seconds()
 	log.Info("model", "metric", f.opt.Metric.String(), "items_with_neighbours", listsWithNeighbours(nb),
-		"neighbours", len(nb.Item), "cross_events", len(f.cross), "seconds", stages["model"])
+		"neighbours", len(nb.Item), "cross_events", len(f.cross), "seconds", clock.end("model"))
 	return nb, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/recopub/recopub/features"
 	"github.com/recopub/recopub/model"
@@ -48,10 +47,9 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 	if c.out.dir == "" {
 		return nil
 	}
-	t := time.Now()
 	format, _ := publish.ParseFileFormat(c.out.format)
 	mw := &publish.ModelWriter{Dir: c.out.dir, Format: format}
-	man, err := mw.Write(ctx, c.bars.modelFiles(m), c.stages)
+	man, err := mw.Write(ctx, c.bars.modelFiles(m), c.clock.stages)
 	c.bars.end(barFiles)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -59,10 +57,10 @@ func (c *runCommand) writeOut(ctx context.Context, m *publish.Model, sum *summar
 	if err := c.writeReport(ctx, ds, nb, m, sum); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	c.stages["write_files"] = time.Since(t).Seconds()
+	secs := c.clock.end("write_files")
 	sum.ListsWritten, sum.HashesWritten, sum.UserLists = man.Counts.Lists[publish.FamilySimilar], man.Counts.Hashes, man.Counts.Lists[publish.FamilyRec]
 	c.log.Info("wrote model files", "dir", c.out.dir, "lists", man.Counts.Lists, "neighbors", man.Counts.Neighbors,
-		"hashes", man.Counts.Hashes, "features", man.Counts.Features, "seconds", c.stages["write_files"])
+		"hashes", man.Counts.Hashes, "features", man.Counts.Features, "seconds", secs)
 	fmt.Fprintf(c.m.Stdout, "model written to %s (report: %s)\n", c.out.dir, filepath.Join(c.out.dir, reportFile))
 	if format == publish.Parquet {
 		fmt.Fprintf(c.m.Stdout, "publish it with: recopub publish --from %s\n", c.out.dir)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/recopub/recopub/publish"
 )
@@ -21,7 +20,7 @@ type publishCommand struct {
 func (c *publishCommand) logFailure(err error) bool { return c.rc != nil && c.rc.logFailure(err) }
 
 func (c *publishCommand) Run(ctx context.Context, args []string) error {
-	rc := &runCommand{m: c.m, stages: make(map[string]float64), command: "publish"}
+	rc := &runCommand{m: c.m, clock: newStageClock(), command: "publish"}
 	c.rc = rc
 	fs := c.m.newFlagSet("publish", "publish --from DIR [--redis URL] [flags]")
 	from := fs.String("from", "", "model directory written by 'recopub run --dry-run --out DIR'")
@@ -43,6 +42,7 @@ func (c *publishCommand) Run(ctx context.Context, args []string) error {
 	rc.bars = c.m.progressBars()
 	rc.log = rc.bars.logger(rc.log)
 	rc.running = true
+	defer tightenGC(c.m.Getenv, rc.clock)()
 	sum, err := rc.publishDir(ctx, *from)
 	if err != nil {
 		return err
@@ -52,15 +52,13 @@ func (c *publishCommand) Run(ctx context.Context, args []string) error {
 
 // publishDir reads and checks the directory, then connects and publishes.
 func (c *runCommand) publishDir(ctx context.Context, dir string) (*summary, error) {
-	t := time.Now()
 	md, err := publish.ReadModelDir(dir)
 	if err != nil {
 		return nil, rejectedError{err}
 	}
 	defer md.Close()
-	c.stages["read_files"] = time.Since(t).Seconds()
 	c.log.Info("read model files", "dir", dir, "lists", md.Counts.Lists, "neighbors", md.Counts.Neighbors,
-		"hashes", md.Counts.Hashes, "features", md.Counts.Features, "seconds", c.stages["read_files"])
+		"hashes", md.Counts.Hashes, "features", md.Counts.Features, "seconds", c.clock.end("read_files"))
 	if got, want := md.Counts, md.Manifest.Counts; got.Neighbors != want.Neighbors || got.Features != want.Features {
 		c.log.Warn("the files changed since they were written; publishing them as they are now",
 			"neighbors", got.Neighbors, "neighbors_written", want.Neighbors, "features", got.Features, "features_written", want.Features)
@@ -72,8 +70,9 @@ func (c *runCommand) publishDir(ctx context.Context, dir string) (*summary, erro
 		return nil, err
 	}
 	defer stop()
+	c.clock.end("setup")
 	sum := dirSummary(md)
-	sum.Stages = c.stages
+	sum.Stages = c.clock.stages
 	if err := c.publishModel(ctx, rdb, md.Model, sum); err != nil {
 		return nil, err
 	}

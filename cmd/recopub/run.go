@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/recopub/recopub/features"
+	"github.com/recopub/recopub/model"
 	"github.com/recopub/recopub/publish"
 	"github.com/redis/go-redis/v9"
 )
@@ -40,7 +41,7 @@ type runCommand struct {
 
 	log        *slog.Logger
 	running    bool // the run stage started: a failure is logged (logFailure)
-	stages     map[string]float64
+	clock      *stageClock
 	command    string // "run" or "publish", for the lock's owner
 	liveBefore string
 	// The live version read again as the run's connection closed.
@@ -71,6 +72,7 @@ func (c *runCommand) flags() *flag.FlagSet {
 }
 
 func (c *runCommand) Run(ctx context.Context, args []string) error {
+	c.clock = newStageClock()
 	fs := c.flags()
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -106,13 +108,13 @@ func (c *runCommand) Run(ctx context.Context, args []string) error {
 	if err := c.shard.validate(c.m.Getenv, c); err != nil {
 		return err
 	}
-	c.stages = make(map[string]float64)
 	c.running = true
+	defer tightenGC(c.m.Getenv, c.clock)()
 	sum, err := c.run(ctx)
 	if err == nil {
 		err = c.report(sum)
 	}
-	if merr := c.mets.report(context.WithoutCancel(ctx), runReport(c.redis.namespace, sum, c.stages, err, c.m.exitCodeOf(err), time.Now())); merr != nil {
+	if merr := c.mets.report(context.WithoutCancel(ctx), runReport(c.redis.namespace, sum, c.clock.stages, err, c.m.exitCodeOf(err), time.Now())); merr != nil {
 		// Metrics are secondary: a successful publish stays a success.
 		c.log.Warn("metrics not reported", "error", merr.Error())
 	}
@@ -151,7 +153,8 @@ type summary struct {
 	HashesWritten int64              `json:"hashes_written"`
 	Restore       bool               `json:"restore"`
 	Removed       []string           `json:"versions_removed,omitempty"`
-	Stages        map[string]float64 `json:"stages"`
+	Stages        map[string]float64 `json:"stages"`       // seconds, stage after stage without gaps (stageClock)
+	WallSeconds   float64            `json:"wall_seconds"` // the sum of Stages
 }
 
 func (c *runCommand) run(ctx context.Context) (*summary, error) {
@@ -166,17 +169,30 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		}
 		defer stop()
 	}
+	c.clock.end("setup")
 	c.bars.begin(barIngest)
-	ds, profiles, err := c.in.load(ctx, c.log, c.stages)
+	ds, profiles, err := c.in.load(ctx, c.log, c.clock)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.model.checkSelections(ds, profiles, &c.in, c.log); err != nil {
 		return nil, err
 	}
+	// NewUsers groups the events by user in place, before the model (which
+	// reads them as a multiset), so that ds.User can go once the matrix is
+	// built and the kernel runs without it.
+	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
+	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
 	c.bars.begin(barModel)
 	c.model.opt.Rows = c.shard.rows(ds.Items)
-	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.stages)
+	var popular []publish.Family
+	nb, err := c.model.compute(ctx, ds, c.in.weights(ds), c.log, c.clock, func(mat *model.Matrix) {
+		popular = c.popularFamilies(ds, mat, profiles)
+		ds.Weight = nil // the matrix has them
+		if len(c.model.crossEvents) == 0 {
+			ds.User = nil // the users hold the grouping; cross-occurrence needs it
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -185,20 +201,19 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		if recs, err = c.computeUserLists(ctx, c.model.users, ds.Users, ds.Items, c.log); err != nil {
 			return nil, err
 		}
-		c.model.users = nil // not needed past this point
+		c.model.users, c.model.matrix = nil, nil // not needed past this point
 	}
-	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	sum := &summary{
 		DryRun: c.dryRun, EventsRead: ds.Stats.Read, EventsKept: ds.Stats.Kept, EventsDropped: ds.Stats.Dropped,
 		Files: ds.Stats.Files, Users: users.WithEvents(), Items: len(ds.Items), Profiles: profiles.Len(),
-		Metric: c.model.opt.Metric.String(), Stages: c.stages,
+		Metric: c.model.opt.Metric.String(), Stages: c.clock.stages,
 	}
 	params := make(map[string]any)
 	c.in.parameters(params)
 	c.model.parameters(params)
 	c.lists.parameters(params)
 	m := &publish.Model{
-		Families:   c.families(ds, nb, profiles, recs),
+		Families:   c.families(ds, nb, recs, popular),
 		Users:      userHashes{users},
 		Parameters: params,
 		Inputs:     inputs(ds),
@@ -226,6 +241,7 @@ func inputs(ds *features.Dataset) []publish.Input {
 }
 
 func (c *runCommand) report(sum *summary) error {
+	sum.WallSeconds = c.clock.wall()
 	w := c.m.Stdout
 	switch {
 	case sum.DryRun:
@@ -242,7 +258,7 @@ func (c *runCommand) report(sum *summary) error {
 	fmt.Fprintf(w, "events: %d read, %d kept, dropped: %s\n", sum.EventsRead, sum.EventsKept, droppedText(sum.EventsDropped))
 	fmt.Fprintf(w, "users: %d  items: %d  profiles: %d  metric: %s  neighbour lists: %d  user hashes: %d\n",
 		sum.Users, sum.Items, sum.Profiles, sum.Metric, sum.ListsWritten, sum.HashesWritten)
-	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"])
+	fmt.Fprintf(w, "seconds: ingest %.2f, model %.2f, publish %.2f, total %.2f", sum.Stages["ingest"], sum.Stages["model"], sum.Stages["publish"], sum.WallSeconds)
 	if sum.UserLists > 0 {
 		fmt.Fprintf(w, "\nuser lists: %d (seconds %.2f)", sum.UserLists, sum.Stages["user_lists"])
 	}

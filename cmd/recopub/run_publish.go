@@ -50,7 +50,6 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	if c.shard.on() {
 		return c.publishShard(ctx, rdb, m, sum)
 	}
-	t := time.Now()
 	keys := c.redis.keys()
 	lock := c.pub.lock
 	if lock == nil {
@@ -79,9 +78,8 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	c.flipped = res.Version
 	sum.Version, sum.Previous, sum.Restore = res.Version, prev, res.Restore
 	sum.ListsWritten, sum.HashesWritten, sum.UserLists = res.Lists[publish.FamilySimilar], res.Hashes, res.Lists[publish.FamilyRec]
-	c.stages["publish"] = time.Since(t).Seconds()
 	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
-		"restore", res.Restore, "seconds", c.stages["publish"])
+		"restore", res.Restore, "seconds", c.clock.end("publish"))
 
 	gc, err := lock.GC(ctx, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace})
 	if err != nil {
@@ -89,10 +87,11 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 		c.log.Warn("gc failed; old versions remain until the next run or 'recopub gc'", "error", err.Error())
 	}
 	sum.Removed = append(gc.Versions, gc.Orphans...)
-	if len(sum.Removed) > 0 {
-		c.log.Info("gc", "removed", gc.Versions, "orphans", gc.Orphans, "keys", gc.Keys)
+	if secs := c.clock.end("gc"); len(sum.Removed) > 0 {
+		c.log.Info("gc", "removed", gc.Versions, "orphans", gc.Orphans, "keys", gc.Keys, "seconds", secs)
 	}
 	if c.pub.show > 0 {
+		defer c.clock.end("show")
 		return c.showSamples(ctx, rdb, m)
 	}
 	return nil

@@ -112,7 +112,6 @@ func (c *runCommand) acquireShardLock(ctx context.Context, rdb redis.UniversalCl
 // lock and, with --flip-when-complete, flips the version if every shard
 // is now complete.
 func (c *runCommand) publishShard(ctx context.Context, rdb redis.UniversalClient, m *publish.Model, sum *summary) error {
-	t := time.Now()
 	keys := c.redis.keys()
 	w := &publish.Writer{Client: rdb, Keys: keys, Lock: c.pub.lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
 		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.bars.publish()}
@@ -122,9 +121,8 @@ func (c *runCommand) publishShard(ctx context.Context, rdb redis.UniversalClient
 	}
 	sum.Version, sum.Shard, sum.Restore = res.Version, c.shard.shard.String(), res.Restore
 	sum.ListsWritten, sum.HashesWritten, sum.UserLists = res.Lists[publish.FamilySimilar], res.Hashes, res.Lists[publish.FamilyRec]
-	c.stages["publish"] = time.Since(t).Seconds()
 	c.log.Info("shard complete", "version", res.Version, "shard", sum.Shard, "lists", res.Lists, "hashes", res.Hashes,
-		"restore", res.Restore, "seconds", c.stages["publish"])
+		"restore", res.Restore, "seconds", c.clock.end("publish"))
 	if !c.shard.flipWhenComplete {
 		return nil
 	}
@@ -132,7 +130,9 @@ func (c *runCommand) publishShard(ctx context.Context, rdb redis.UniversalClient
 	if err := c.pub.lock.Release(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("release the shard's lock: %w", err)
 	}
-	return c.flipIfComplete(ctx, rdb, sum)
+	err = c.flipIfComplete(ctx, rdb, sum)
+	c.clock.end("flip") // the stages still add up to the wall time
+	return err
 }
 
 // flipIfComplete flips the version when every shard is complete; while

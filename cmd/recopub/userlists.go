@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/recopub/recopub/model"
 	"github.com/recopub/recopub/publish"
@@ -74,7 +73,6 @@ type userRecs struct {
 // computeUserLists runs model.UserLists over mat with src and keeps the
 // lists for the rec family.
 func (c *runCommand) computeUserLists(ctx context.Context, src model.UserScorer, users, items []string, log *slog.Logger) (*userRecs, error) {
-	t := time.Now()
 	mat := c.model.matrix
 	r := &userRecs{ptr: []int{0}, users: users, items: items}
 	c.bars.begin(barUsers)
@@ -98,9 +96,8 @@ func (c *runCommand) computeUserLists(ctx context.Context, src model.UserScorer,
 	if err != nil {
 		return nil, fmt.Errorf("user lists: %w", err)
 	}
-	c.stages["user_lists"] = time.Since(t).Seconds()
 	log.Info("user lists", "users", len(r.user), "items", len(r.item), "k", c.lists.userLists,
-		"affinity", c.lists.aff.String(), "seconds", c.stages["user_lists"])
+		"affinity", c.lists.aff.String(), "seconds", c.clock.end("user_lists"))
 	return r, nil
 }
 
