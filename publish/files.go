@@ -597,6 +597,9 @@ type fileLists struct {
 
 func (l *fileLists) Len() int { return len(l.starts) }
 
+// NonEmpty: a list starts at a row of rank 1, so none is empty.
+func (l *fileLists) NonEmpty() int { return len(l.starts) }
+
 func (l *fileLists) span(i int) (lo, hi int64) {
 	if i+1 < len(l.starts) {
 		return l.starts[i], l.starts[i+1]
@@ -634,6 +637,9 @@ type fileHashes struct {
 
 func (h *fileHashes) Len() int { return len(h.starts) }
 
+// NonEmpty: a hash starts at a row of its user, so none is empty.
+func (h *fileHashes) NonEmpty() int { return len(h.starts) }
+
 func (h *fileHashes) Hash(i int, dst *Hash) {
 	lo, hi := h.starts[i], h.end
 	if i+1 < len(h.starts) {
@@ -647,6 +653,8 @@ func (h *fileHashes) Hash(i int, dst *Hash) {
 }
 
 var (
-	_ CountedLists = (*fileLists)(nil)
-	_ HashSource   = (*fileHashes)(nil)
+	_ CountedLists    = (*fileLists)(nil)
+	_ HashSource      = (*fileHashes)(nil)
+	_ NonEmptyCounter = (*fileLists)(nil)
+	_ NonEmptyCounter = (*fileHashes)(nil)
 )

@@ -19,8 +19,9 @@ const verifyBatch = 256
 // verify reads a seeded sample of the version's keys back (up to
 // w.sampleSize() of each family and of the hashes) and compares them with
 // the model, so a version is only marked complete when what is in Redis is
-// what was meant to be written. It returns the number of keys compared.
-func (w *Writer) verify(ctx context.Context, version string, m *Model) (int, error) {
+// what was meant to be written. It returns the number of keys compared
+// and appends their names to keys.
+func (w *Writer) verify(ctx context.Context, version string, m *Model, keys *[]string) (int, error) {
 	rng := rand.New(rand.NewPCG(uint64(w.Seed), 0x7265636f))
 	b := &verifier{ctx: ctx, p: w.Client.Pipeline()}
 	for _, fam := range m.Families {
@@ -31,6 +32,7 @@ func (w *Writer) verify(ctx context.Context, version string, m *Model) (int, err
 				continue
 			}
 			key := w.Keys.List(version, fam.Name, l.ID)
+			*keys = append(*keys, key)
 			cmd := b.p.ZRangeWithScores(ctx, key, 0, -1)
 			if err := b.add(func() error { return sameList(key, cmd, l) }); err != nil {
 				return b.n, err
@@ -45,6 +47,7 @@ func (w *Writer) verify(ctx context.Context, version string, m *Model) (int, err
 				continue
 			}
 			key := w.Keys.User(version, h.ID)
+			*keys = append(*keys, key)
 			cmd := b.p.HGetAll(ctx, key)
 			if err := b.add(func() error { return sameHash(key, cmd, h) }); err != nil {
 				return b.n, err

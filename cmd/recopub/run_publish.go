@@ -68,7 +68,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 		return fmt.Errorf("publish: %w; version %s was written but not made live", err, res.Version)
 	}
 	flipped := c.bars.step(barFlip)
-	prev, err := lock.Flip(ctx, res.Version, false)
+	prev, err := lock.FlipWritten(ctx, res)
 	if err != nil {
 		return redisError(c.redis.url, err)
 	}
