@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -370,13 +372,16 @@ func ReadModelDir(dir string) (*ModelDir, error) {
 		return nil, fmt.Errorf("model dir %s: %s has format %d, want %d", dir, ManifestFile, d.Manifest.Format, DirFormat)
 	}
 	d.Counts.Lists = make(map[string]int64)
-	families, err := d.openNeighbors()
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	users, err := d.openFeatures()
-	if err != nil {
+	// The two files are checked at once, on two cores: they share
+	// nothing but d, whose fields each fills apart.
+	var families []Family
+	var users HashSource
+	var nerr, ferr error
+	var wg sync.WaitGroup
+	wg.Go(func() { families, nerr = d.openNeighbors() })
+	users, ferr = d.openFeatures()
+	wg.Wait()
+	if err := cmp.Or(nerr, ferr); err != nil {
 		d.Close()
 		return nil, err
 	}

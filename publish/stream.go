@@ -176,9 +176,10 @@ func (w *Writer) encodeLoop(ctx context.Context, n int, encode encodeFunc, rt *r
 		return open[s]
 	}
 	pass := func(b *batch) error {
+		s := b.shard // b is the sender's once sent
 		select {
-		case ready[b.shard] <- b:
-			open[b.shard] = nil
+		case ready[s] <- b:
+			open[s] = nil
 			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)
