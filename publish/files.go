@@ -473,7 +473,9 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	err = cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
 			row := lo + int64(k)
-			fields[c[colField].text[k]] = true
+			if f := c[colField].text[k]; !fields[f] {
+				fields[f] = true
+			}
 			isNew, err := idx.add(row, user, c[colField].text[k])
 			if err != nil {
 				return err
@@ -567,12 +569,17 @@ func checkFamily(family string) error {
 type hashIndexer struct {
 	seen   map[string]bool
 	user   string
-	fields map[string]bool
+	fields []string        // of the current user; searched in order while few
+	many   map[string]bool // the same, once there are many
 }
+
+// fewFields is how many fields of a user are searched in order before a
+// map is built: a user has a handful.
+const fewFields = 32
 
 func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error) {
 	if x.seen == nil {
-		x.seen, x.fields = make(map[string]bool), make(map[string]bool)
+		x.seen = make(map[string]bool)
 	}
 	if row == 0 || user != x.user {
 		if x.seen[user] {
@@ -583,12 +590,22 @@ func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error)
 		}
 		x.seen[user] = true
 		x.user, isNew = user, true
-		clear(x.fields)
+		x.fields, x.many = x.fields[:0], nil
 	}
-	if x.fields[field] {
+	if x.many == nil && slices.Contains(x.fields, field) || x.many[field] {
 		return false, fmt.Errorf("row %d: field %q appears twice for user %q", row, field, user)
 	}
-	x.fields[field] = true
+	switch {
+	case x.many != nil:
+		x.many[field] = true
+	case len(x.fields) < fewFields:
+		x.fields = append(x.fields, field)
+	default:
+		x.many = make(map[string]bool, 2*fewFields)
+		for _, f := range append(x.fields, field) {
+			x.many[f] = true
+		}
+	}
 	return isNew, nil
 }
 

@@ -58,6 +58,13 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 		defer lock.Release(context.WithoutCancel(ctx))
 	}
 
+	// Orphans are looked for before the new version's keys are there to
+	// be scanned too; gc removes them once the new version is live.
+	orphans, err := lock.Orphans(ctx, publish.GCOptions{Grace: c.pub.grace})
+	if err != nil {
+		c.log.Warn("looking for orphan keys failed; gc looks again after the flip", "error", err.Error())
+		orphans = nil
+	}
 	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
 		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.bars.publish()}
 	res, err := w.Write(ctx, m)
@@ -80,7 +87,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
 		"restore", res.Restore, "seconds", c.stages["publish"])
 
-	gc, err := lock.GC(ctx, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace})
+	gc, err := lock.GC(ctx, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace, Orphans: orphans})
 	if err != nil {
 		// The new version is live; a failed cleanup is retried by the next run or 'recopub gc'.
 		c.log.Warn("gc failed; old versions remain until the next run or 'recopub gc'", "error", err.Error())
