@@ -23,6 +23,7 @@ type publishFlags struct {
 	lockTTL   time.Duration
 	conns     int
 	noRestore bool
+	verify    bool
 	embedded  bool
 	show      int
 	force     bool
@@ -39,6 +40,7 @@ func (f *publishFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.lockTTL, "lock-ttl", publish.DefaultLockTTL, "run lock TTL (renewed while running)")
 	fs.IntVar(&f.conns, "conns", publish.DefaultConns, "Redis pipelines in flight at once (per master on a cluster)")
 	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
+	fs.BoolVar(&f.verify, "verify-keys", false, "count every key of the new version by SCAN before the flip, not only what the write saw")
 	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
 	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")
 	fs.BoolVar(&f.force, "force", false, "write even when the memory preflight says the version does not fit under maxmemory (never with an allkeys-* maxmemory-policy)")
@@ -65,7 +67,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 		c.log.Warn("looking for orphan keys failed; gc looks again after the flip", "error", err.Error())
 		orphans = nil
 	}
-	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
+	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force, CountBeforeFlip: c.pub.verify,
 		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.bars.publish()}
 	res, err := w.Write(ctx, m)
 	if err != nil {
