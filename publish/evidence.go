@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -33,7 +34,8 @@ import (
 // was written. At the flip they are read again: a change in either, a
 // server that refuses INFO, a manifest whose counts differ from what the
 // writer wrote, or any of the keys the verify stage read back now
-// missing sends the flip back to the full count by SCAN. A deletion by
+// missing or holding another number of entries (ZCARD, HLEN) sends the
+// flip back to the full count by SCAN. A deletion by
 // another client between the write and the flip is caught by that sample
 // (a flush or a deletion by pattern empties it) and otherwise is an
 // operator deleting keys of a version being published under the lock;
@@ -48,7 +50,15 @@ type writeEvidence struct {
 	evicted map[string]int64  // evicted_keys by master, before the first write
 	lists   map[string]int64  // keys written, by family
 	hashes  int64
-	sample  []string // keys read back and compared before completing
+	sample  []sampled // keys read back and compared before completing
+}
+
+// sampled is a key the verify stage read back: a hash (else a sorted
+// set) of want entries.
+type sampled struct {
+	key  string
+	hash bool
+	want int64
 }
 
 // masterStats returns every master's evicted_keys.
@@ -95,24 +105,34 @@ func (ev *writeEvidence) holds(ctx context.Context, c redis.UniversalClient, k K
 	if hashes != ev.hashes || !maps.Equal(nonZero(lists), nonZero(ev.lists)) {
 		return false, nil
 	}
-	return ev.sampleExists(ctx, c)
+	return ev.sampleIntact(ctx, c)
 }
 
-// sampleExists checks that every sampled key exists, in pipelines of
-// verifyBatch keys.
-func (ev *writeEvidence) sampleExists(ctx context.Context, c redis.UniversalClient) (bool, error) {
+// sampleIntact checks that every sampled key still holds its entries
+// (ZCARD, HLEN: commands the job's ACL rule allows), in pipelines of
+// verifyBatch keys. A refused command means counting instead.
+func (ev *writeEvidence) sampleIntact(ctx context.Context, c redis.UniversalClient) (bool, error) {
 	for lo := 0; lo < len(ev.sample); lo += verifyBatch {
 		p := c.Pipeline()
 		keys := ev.sample[lo:min(lo+verifyBatch, len(ev.sample))]
 		cmds := make([]*redis.IntCmd, len(keys))
-		for i, key := range keys {
-			cmds[i] = p.Exists(ctx, key) // one key each: they span slots
+		for i, s := range keys {
+			if s.hash {
+				cmds[i] = p.HLen(ctx, s.key)
+			} else {
+				cmds[i] = p.ZCard(ctx, s.key)
+			}
 		}
-		if _, err := p.Exec(ctx); err != nil {
+		_, err := p.Exec(ctx)
+		var rerr redis.Error
+		switch {
+		case errors.As(err, &rerr):
+			return false, nil
+		case err != nil:
 			return false, err
 		}
-		for _, cmd := range cmds {
-			if cmd.Val() != 1 {
+		for i, cmd := range cmds {
+			if cmd.Val() != keys[i].want {
 				return false, nil
 			}
 		}

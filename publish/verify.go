@@ -20,8 +20,8 @@ const verifyBatch = 256
 // w.sampleSize() of each family and of the hashes) and compares them with
 // the model, so a version is only marked complete when what is in Redis is
 // what was meant to be written. It returns the number of keys compared
-// and appends their names to keys.
-func (w *Writer) verify(ctx context.Context, version string, m *Model, keys *[]string) (int, error) {
+// and appends them to keys.
+func (w *Writer) verify(ctx context.Context, version string, m *Model, keys *[]sampled) (int, error) {
 	rng := rand.New(rand.NewPCG(uint64(w.Seed), 0x7265636f))
 	b := &verifier{ctx: ctx, p: w.Client.Pipeline()}
 	for _, fam := range m.Families {
@@ -32,7 +32,7 @@ func (w *Writer) verify(ctx context.Context, version string, m *Model, keys *[]s
 				continue
 			}
 			key := w.Keys.List(version, fam.Name, l.ID)
-			*keys = append(*keys, key)
+			*keys = append(*keys, sampled{key: key, want: int64(len(l.Members))})
 			cmd := b.p.ZRangeWithScores(ctx, key, 0, -1)
 			if err := b.add(func() error { return sameList(key, cmd, l) }); err != nil {
 				return b.n, err
@@ -47,7 +47,7 @@ func (w *Writer) verify(ctx context.Context, version string, m *Model, keys *[]s
 				continue
 			}
 			key := w.Keys.User(version, h.ID)
-			*keys = append(*keys, key)
+			*keys = append(*keys, sampled{key: key, hash: true, want: int64(len(h.Fields))})
 			cmd := b.p.HGetAll(ctx, key)
 			if err := b.add(func() error { return sameHash(key, cmd, h) }); err != nil {
 				return b.n, err

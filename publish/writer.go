@@ -430,7 +430,7 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *En
 }
 
 // verifyStage runs verify, passing its start and end to w.Progress.
-func (w *Writer) verifyStage(ctx context.Context, version string, m *Model, plan Plan, keys *[]string) (int, error) {
+func (w *Writer) verifyStage(ctx context.Context, version string, m *Model, plan Plan, keys *[]sampled) (int, error) {
 	sampled := min(plan.Hashes, int64(w.sampleSize()))
 	for _, n := range plan.Lists {
 		sampled += min(n, int64(w.sampleSize()))
