@@ -469,13 +469,11 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	d.features = cf
 	h := &fileHashes{f: cf}
 	var idx hashIndexer
-	fields := make(map[string]bool)
+	var fields distinct
 	err = cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
 			row := lo + int64(k)
-			if f := c[colField].text[k]; !fields[f] {
-				fields[f] = true
-			}
+			fields.add(c[colField].text[k])
 			isNew, err := idx.add(row, user, c[colField].text[k])
 			if err != nil {
 				return err
@@ -491,7 +489,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	}
 	h.end = cf.numRows()
 	d.Counts.Hashes, d.Counts.Features = int64(len(h.starts)), cf.numRows()
-	d.Fields = slices.Sorted(maps.Keys(fields))
+	d.Fields = fields.sorted()
 	return h, nil
 }
 
@@ -510,11 +508,9 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 	}
 	switch {
 	case r.Rank == 1:
-		key := r.Family + "\x00" + r.Item
-		if x.seen[key] {
+		if !insert(x.seen, r.Family+"\x00"+r.Item) {
 			return fmt.Errorf("row %d: a second list for family %q item %q (rows of a list must be consecutive)", row, r.Family, r.Item)
 		}
-		x.seen[key] = true
 		x.family, x.item, x.rank = r.Family, r.Item, 1
 		clear(x.members)
 		if err := checkListID(r.Family, r.Item); err != nil {
@@ -529,10 +525,9 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 	if err := keyid.Check(r.Neighbor); err != nil {
 		return fmt.Errorf("row %d: neighbour in the list of family %q item %q: %w", row, r.Family, r.Item, err)
 	}
-	if x.members[r.Neighbor] {
+	if !insert(x.members, r.Neighbor) {
 		return fmt.Errorf("row %d: neighbour %q appears twice in the list of family %q item %q", row, r.Neighbor, r.Family, r.Item)
 	}
-	x.members[r.Neighbor] = true
 	if r.Score != r.Score {
 		return fmt.Errorf("row %d: score is NaN", row)
 	}
@@ -565,6 +560,44 @@ func checkFamily(family string) error {
 	return nil
 }
 
+// insert adds k to m and reports whether it was not there: one map
+// operation instead of a lookup and an assignment (these maps take most
+// of the time of checking a model directory).
+func insert(m map[string]bool, k string) bool {
+	n := len(m)
+	m[k] = true
+	return len(m) > n
+}
+
+// distinct collects distinct strings, few of them (the feature fields) in
+// a slice searched in order, which is quicker than a map for a handful.
+type distinct struct {
+	few  []string
+	many map[string]bool
+}
+
+func (d *distinct) add(s string) {
+	switch {
+	case d.many != nil:
+		d.many[s] = true
+	case slices.Contains(d.few, s):
+	case len(d.few) < fewFields:
+		d.few = append(d.few, s)
+	default:
+		d.many = make(map[string]bool, 2*fewFields)
+		for _, f := range append(d.few, s) {
+			d.many[f] = true
+		}
+	}
+}
+
+func (d *distinct) sorted() []string {
+	if d.many != nil {
+		return slices.Sorted(maps.Keys(d.many))
+	}
+	return slices.Sorted(slices.Values(d.few))
+}
+
 // hashIndexer checks the rows of features.parquet as they are scanned.
 type hashIndexer struct {
 	seen   map[string]bool
@@ -582,13 +615,12 @@ func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error)
 		x.seen = make(map[string]bool)
 	}
 	if row == 0 || user != x.user {
-		if x.seen[user] {
+		if !insert(x.seen, user) {
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
 		}
 		if err := keyid.Check(user); err != nil {
 			return false, fmt.Errorf("row %d: user: %w", row, err)
 		}
-		x.seen[user] = true
 		x.user, isNew = user, true
 		x.fields, x.many = x.fields[:0], nil
 	}

@@ -13,8 +13,8 @@ import (
 // dictionary for the dictionary-encoded text columns (family, item,
 // neighbor, field), bytes and offsets for the others, numbers as they
 // are. pageData reads those arrays directly, and a dictionary entry
-// becomes a string once per row group and reader instead of once per
-// row. Pages with nulls (an optional column from another tool) are read
+// becomes a string once per row group (shared by the readers of the
+// column) instead of once per row. Pages with nulls (an optional column from another tool) are read
 // value by value as before.
 
 // pageData is a page without nulls, read from its arrays.
@@ -22,8 +22,8 @@ type pageData struct {
 	spec    colSpec
 	wide    bool
 	n, pos  int
-	idx     []int32 // dictionary indexes
-	dict    *dictCache
+	idx     []int32  // dictionary indexes
+	dict    []string // the row group's dictionary as strings
 	data    []byte   // byte array values ...
 	offsets []uint32 // ... value i is data[offsets[i]:offsets[i+1]]
 	f64     []float64
@@ -33,19 +33,39 @@ type pageData struct {
 	isDict  bool
 }
 
-// dictCache holds the strings of one dictionary's entries as they are
-// first used.
-type dictCache struct {
-	dict parquet.Dictionary
-	strs []string
-	set  []bool
+// dictStrings returns the entries of dict, the dictionary of column k
+// in row group g, as strings, made once per column and row group while
+// its readers read it: the columnFile keeps the strings of the
+// maxDicts row groups last asked for, which covers readers walking the
+// file in step, and the memory stays that of a few dictionaries however
+// many row groups the file has.
+func (cf *columnFile) dictStrings(k, g int, dict parquet.Dictionary) []string {
+	cf.dictMu.Lock()
+	defer cf.dictMu.Unlock()
+	for _, e := range cf.dicts {
+		if e.k == k && e.g == g {
+			return e.strs
+		}
+	}
+	strs := make([]string, dict.Len())
+	for i := range strs {
+		strs[i] = string(dict.Index(int32(i)).ByteArray())
+	}
+	if len(cf.dicts) == maxDicts {
+		cf.dicts = cf.dicts[1:]
+	}
+	cf.dicts = append(cf.dicts, dictEntry{k: k, g: g, strs: strs})
+	return strs
 }
 
-func (c *dictCache) get(i int32) string {
-	if !c.set[i] {
-		c.strs[i], c.set[i] = string(c.dict.Index(i).ByteArray()), true
-	}
-	return c.strs[i]
+// maxDicts is how many row groups' dictionaries a columnFile keeps as
+// strings, over all its columns.
+const maxDicts = 8
+
+// dictEntry is the dictionary of column k in row group g as strings.
+type dictEntry struct {
+	k, g int
+	strs []string
 }
 
 // pageArrays returns page's arrays for column k, or nil when the page
@@ -63,10 +83,7 @@ func (cf *columnFile) pageArrays(r *colReader, k int, page parquet.Page) *pageDa
 		if pd.spec.kind != textCol || dict.Type().Kind() != parquet.ByteArray {
 			return nil
 		}
-		if r.dict.dict != dict {
-			r.dict = dictCache{dict: dict, strs: make([]string, dict.Len()), set: make([]bool, dict.Len())}
-		}
-		pd.isDict, pd.dict, pd.idx = true, &r.dict, data.Int32()
+		pd.isDict, pd.dict, pd.idx = true, cf.dictStrings(k, r.group, dict), data.Int32()
 		have = len(pd.idx)
 		for _, i := range pd.idx[:min(have, pd.n)] {
 			if i < 0 || int(i) >= dict.Len() {
@@ -103,7 +120,7 @@ func (pd *pageData) take(d *colData, want int) int {
 	for i := pd.pos; i < end; i++ {
 		switch {
 		case pd.isDict:
-			d.text = append(d.text, pd.dict.get(pd.idx[i]))
+			d.text = append(d.text, pd.dict[pd.idx[i]])
 		case pd.spec.kind == textCol:
 			// Items and users repeat row after row: share the string.
 			b := pd.data[pd.offsets[i]:pd.offsets[i+1]]

@@ -60,6 +60,9 @@ type columnFile struct {
 	wide       []bool  // the leaf is FLOAT (not DOUBLE) or INT32 (not INT64)
 	groupStart []int64 // first row of each row group, then the row count
 
+	dictMu sync.Mutex
+	dicts  []dictEntry // see dictStrings
+
 	mu    sync.Mutex
 	free  []*cursor
 	first error // first read error, see ModelDir.Err
@@ -158,7 +161,6 @@ type colReader struct {
 	values parquet.ValueReader // the page being read, value by value
 	buf    []parquet.Value
 	page   *pageData // or the page being read from its arrays (files_page.go)
-	dict   dictCache
 }
 
 // rows calls fn with columns cols of rows [lo, hi), indexed like the

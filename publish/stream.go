@@ -119,7 +119,7 @@ func (w *Writer) run(ctx context.Context, n int, encode encodeFunc, rt *router, 
 	encoders := w.encoders()
 	pool := make(chan *batch, encoders*rt.masters+2*senders*rt.masters)
 	for range cap(pool) {
-		pool <- &batch{buf: make([]byte, 0, w.pipelineBytes()+w.pipelineBytes()/4)}
+		pool <- &batch{} // grown as used, then reused
 	}
 	ready := make([]chan *batch, rt.masters)
 	for s := range ready {
