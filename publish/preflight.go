@@ -72,7 +72,7 @@ const PlanSample = 8192
 
 // planRun is the length of a sampled run: sources backed by files read
 // consecutive items much faster than scattered ones.
-const planRun = 128
+const planRun = 256
 
 // NewPlan counts the keys of m and estimates their memory. A source of
 // up to PlanSample items is walked whole; a larger one is sampled

@@ -82,10 +82,13 @@ type Writer struct {
 // The Writer's and LiveFeatures' defaults, applied when a field is zero
 // (recopub's --conns takes DefaultConns too).
 const (
-	// DefaultConns: one pipeline is sent while the server works through
-	// the other, and a single-threaded server gains little from more
-	// (BenchmarkWriterTuning in bench_test.go).
-	DefaultConns = 2
+	// DefaultConns: pipelines in flight per master while the encoders
+	// fill the next ones. With the encoders apart from the senders, four
+	// keep a server busier than two: publish --from of a 5M-event model
+	// took 2.0-2.1 s with 4, 2.2-2.4 s with 2 (2 cores, side by side;
+	// testdata/bench/publish-vs-restore.sh). BenchmarkWriterTuning in
+	// bench_test.go compares more settings.
+	DefaultConns = 4
 	// DefaultPipelineBytes bounds a pipeline (1 MiB).
 	DefaultPipelineBytes = 1 << 20
 	DefaultSampleSize    = 1000
