@@ -217,13 +217,16 @@ func (w *Writer) encodeLoop(ctx context.Context, n int, encode encodeFunc, rt *r
 func (w *Writer) sendLoop(ctx context.Context, ready <-chan *batch, pool chan<- *batch, written, done *atomic.Int64) error {
 	p := w.Client.Pipeline()
 	var replies []reply
+	var args []any // the RESTOREs' arguments, one allocation per batch
 	for b := range ready {
 		if ctx.Err() != nil {
 			continue // drain, so that encoders never block on a full queue
 		}
-		replies = replies[:0]
+		replies, args = replies[:0], args[:0]
 		for _, q := range b.cmds {
-			replies = append(replies, q.queue(ctx, p, b.buf))
+			var r reply
+			r, args = q.queue(ctx, p, b.buf, args)
+			replies = append(replies, r)
 		}
 		_, err := p.Exec(ctx)
 		for _, r := range replies {
@@ -241,12 +244,15 @@ func (w *Writer) sendLoop(ctx context.Context, ready <-chan *batch, pool chan<- 
 	return context.Cause(ctx)
 }
 
-// queue adds q's commands to p.
-func (q *queued) queue(ctx context.Context, p redis.Pipeliner, buf []byte) reply {
+// queue adds q's commands to p; a RESTORE's arguments go at the end of
+// args, which go-redis keeps until the pipeline has run.
+func (q *queued) queue(ctx context.Context, p redis.Pipeliner, buf []byte, args []any) (reply, []any) {
 	if q.args == nil {
 		// REPLACE: a pipeline go-redis retries after a network error must
 		// not fail on the keys it already wrote.
-		return reply{key: q.key, cmd: p.Do(ctx, "RESTORE", q.key, 0, buf[q.start:q.end], "REPLACE")}
+		n := len(args)
+		args = append(args, "RESTORE", q.key, 0, buf[q.start:q.end], "REPLACE")
+		return reply{key: q.key, cmd: p.Do(ctx, args[n:len(args):len(args)]...)}, args
 	}
 	r := reply{key: q.key, cmd: p.Do(ctx, q.args...), want: q.want}
 	if q.hash {
@@ -254,5 +260,5 @@ func (q *queued) queue(ctx context.Context, p redis.Pipeliner, buf []byte) reply
 	} else {
 		r.count = p.ZCard(ctx, q.key)
 	}
-	return r
+	return r, args
 }
