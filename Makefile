@@ -51,11 +51,15 @@ interop-node:
 # Package benchmarks, then recopub's publish side by side with
 # redis-cli --pipe on fresh private servers: prints keys/s, the ratios
 # against the targets (neighbour lists >= 3x, feature hashes >= 1x) and
-# the load average, and fails when a ratio misses its target.
+# the load average, and fails when a ratio misses its target. Then
+# publish --from of a 5M-event model against redis-cli --pipe RESTOREing
+# the same payloads (at most 1.5x the time; the model is generated once
+# under /tmp/recopub-bench).
 bench: build redis-server
 	$(GO) test -run XXX -bench . -benchtime 3x ./features/ ./model/
 	$(GO) test -run XXX -bench . -skip 'VersusRedisCLI|WriterTuning' -benchtime 3x ./publish/
 	GO=$(GO) testdata/bench/versus-redis-cli.sh
+	GO=$(GO) testdata/bench/publish-vs-restore.sh
 	bash testdata/peers/run.sh   # recopub's model stage vs a scipy peer (Debian python3-scipy)
 	$(GO) test -run XXX -bench 'BenchmarkServe$$' -benchtime 1x ./cmd/recopub/   # recopub serve under wrk (Debian wrk)
 

@@ -38,6 +38,9 @@ func RunConformance(t *testing.T, tg *redistest.Target) {
 		{"SourceChangedBetweenPasses", testSourceChanged},
 		{"Progress", testProgress},
 		{"EstimateMatchesServer", testEstimate},
+		{"EstimateSampled", testEstimateSampled},
+		{"ParallelIdentical", testParallelIdentical},
+		{"FlipWrittenCounts", testFlipWrittenCounts},
 		{"FencedLock", testFencedLock},
 		{"GCUnderLock", testGCUnderLock},
 		{"GraceZero", testGraceZero},
@@ -47,6 +50,7 @@ func RunConformance(t *testing.T, tg *redistest.Target) {
 		{"PreflightRefuses", testPreflightRefuses},
 		{"OutOfMemoryAborts", testOutOfMemoryAborts},
 		{"ServerRestartMidPublish", testServerRestart},
+		{"FlipWrittenAfterRestart", testFlipWrittenAfterRestart},
 		{"EvictionRefused", testEvictionRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,12 +25,14 @@
 //
 // # Writing
 //
-// Writer.Publish registers a version as "writing", writes every list and
-// hash with pipelines over several connections (RESTORE of DUMP payloads
-// built by Encoder where the server allows it, ZADD/HSET otherwise),
-// verifies the counts and reads a sample back, marks the version complete
-// and then flips. A failed publish leaves the live version untouched and
-// removes what it wrote.
+// Writer.Publish estimates the version's memory from a sample (NewPlan),
+// registers it as "writing" and writes every list and hash: Encoders
+// goroutines build the commands (RESTORE of DUMP payloads built by
+// Encoder where the server allows it, ZADD/HSET otherwise) into batches
+// per master, which Conns pipelines per master stream, every master in
+// parallel (stream.go). It then checks the counts, reads a sample back,
+// marks the version complete and flips (Lock.FlipWritten). A failed
+// publish leaves the live version untouched and removes what it wrote.
 //
 // LiveFeatures is the alternative for user features: it merges them with
 // HSET into the hashes RudderStack's Redis destination keeps per user
@@ -43,7 +45,9 @@
 // Writer's register and complete steps are Lua scripts that compare the
 // lock with it on the server first, so a process that lost the lock can
 // neither flip nor delete. Flip also counts the version's keys against
-// its manifest (VerifyVersion) and refuses a damaged version. The package
+// its manifest (VerifyVersion) and refuses a damaged version;
+// FlipWritten, for the process that has just written the version, counts
+// only when what the write saw leaves a doubt (evidence.go). The package
 // functions Flip, DeleteVersion and GC take the lock for the one call.
 //
 // # Sharded versions

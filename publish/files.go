@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -370,13 +372,16 @@ func ReadModelDir(dir string) (*ModelDir, error) {
 		return nil, fmt.Errorf("model dir %s: %s has format %d, want %d", dir, ManifestFile, d.Manifest.Format, DirFormat)
 	}
 	d.Counts.Lists = make(map[string]int64)
-	families, err := d.openNeighbors()
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	users, err := d.openFeatures()
-	if err != nil {
+	// The two files are checked at once, on two cores: they share
+	// nothing but d, whose fields each fills apart.
+	var families []Family
+	var users HashSource
+	var nerr, ferr error
+	var wg sync.WaitGroup
+	wg.Go(func() { families, nerr = d.openNeighbors() })
+	users, ferr = d.openFeatures()
+	wg.Wait()
+	if err := cmp.Or(nerr, ferr); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -464,11 +469,11 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	d.features = cf
 	h := &fileHashes{f: cf}
 	var idx hashIndexer
-	fields := make(map[string]bool)
+	var fields distinct
 	err = cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
 			row := lo + int64(k)
-			fields[c[colField].text[k]] = true
+			fields.add(c[colField].text[k])
 			isNew, err := idx.add(row, user, c[colField].text[k])
 			if err != nil {
 				return err
@@ -484,7 +489,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	}
 	h.end = cf.numRows()
 	d.Counts.Hashes, d.Counts.Features = int64(len(h.starts)), cf.numRows()
-	d.Fields = slices.Sorted(maps.Keys(fields))
+	d.Fields = fields.sorted()
 	return h, nil
 }
 
@@ -503,11 +508,9 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 	}
 	switch {
 	case r.Rank == 1:
-		key := r.Family + "\x00" + r.Item
-		if x.seen[key] {
+		if !insert(x.seen, r.Family+"\x00"+r.Item) {
 			return fmt.Errorf("row %d: a second list for family %q item %q (rows of a list must be consecutive)", row, r.Family, r.Item)
 		}
-		x.seen[key] = true
 		x.family, x.item, x.rank = r.Family, r.Item, 1
 		clear(x.members)
 		if err := checkListID(r.Family, r.Item); err != nil {
@@ -522,10 +525,9 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 	if err := keyid.Check(r.Neighbor); err != nil {
 		return fmt.Errorf("row %d: neighbour in the list of family %q item %q: %w", row, r.Family, r.Item, err)
 	}
-	if x.members[r.Neighbor] {
+	if !insert(x.members, r.Neighbor) {
 		return fmt.Errorf("row %d: neighbour %q appears twice in the list of family %q item %q", row, r.Neighbor, r.Family, r.Item)
 	}
-	x.members[r.Neighbor] = true
 	if r.Score != r.Score {
 		return fmt.Errorf("row %d: score is NaN", row)
 	}
@@ -558,32 +560,84 @@ func checkFamily(family string) error {
 	return nil
 }
 
+// insert adds k to m and reports whether it was not there: one map
+// operation instead of a lookup and an assignment (these maps take most
+// of the time of checking a model directory).
+func insert(m map[string]bool, k string) bool {
+	n := len(m)
+	m[k] = true
+	return len(m) > n
+}
+
+// distinct collects distinct strings, few of them (the feature fields) in
+// a slice searched in order, which is quicker than a map for a handful.
+type distinct struct {
+	few  []string
+	many map[string]bool
+}
+
+func (d *distinct) add(s string) {
+	switch {
+	case d.many != nil:
+		d.many[s] = true
+	case slices.Contains(d.few, s):
+	case len(d.few) < fewFields:
+		d.few = append(d.few, s)
+	default:
+		d.many = make(map[string]bool, 2*fewFields)
+		for _, f := range append(d.few, s) {
+			d.many[f] = true
+		}
+	}
+}
+
+func (d *distinct) sorted() []string {
+	if d.many != nil {
+		return slices.Sorted(maps.Keys(d.many))
+	}
+	return slices.Sorted(slices.Values(d.few))
+}
+
 // hashIndexer checks the rows of features.parquet as they are scanned.
 type hashIndexer struct {
 	seen   map[string]bool
 	user   string
-	fields map[string]bool
+	fields []string        // of the current user; searched in order while few
+	many   map[string]bool // the same, once there are many
 }
+
+// fewFields is how many fields of a user are searched in order before a
+// map is built: a user has a handful.
+const fewFields = 32
 
 func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error) {
 	if x.seen == nil {
-		x.seen, x.fields = make(map[string]bool), make(map[string]bool)
+		x.seen = make(map[string]bool)
 	}
 	if row == 0 || user != x.user {
-		if x.seen[user] {
+		if !insert(x.seen, user) {
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
 		}
 		if err := keyid.Check(user); err != nil {
 			return false, fmt.Errorf("row %d: user: %w", row, err)
 		}
-		x.seen[user] = true
 		x.user, isNew = user, true
-		clear(x.fields)
+		x.fields, x.many = x.fields[:0], nil
 	}
-	if x.fields[field] {
+	if x.many == nil && slices.Contains(x.fields, field) || x.many[field] {
 		return false, fmt.Errorf("row %d: field %q appears twice for user %q", row, field, user)
 	}
-	x.fields[field] = true
+	switch {
+	case x.many != nil:
+		x.many[field] = true
+	case len(x.fields) < fewFields:
+		x.fields = append(x.fields, field)
+	default:
+		x.many = make(map[string]bool, 2*fewFields)
+		for _, f := range append(x.fields, field) {
+			x.many[f] = true
+		}
+	}
 	return isNew, nil
 }
 
@@ -596,6 +650,9 @@ type fileLists struct {
 }
 
 func (l *fileLists) Len() int { return len(l.starts) }
+
+// NonEmpty: a list starts at a row of rank 1, so none is empty.
+func (l *fileLists) NonEmpty() int { return len(l.starts) }
 
 func (l *fileLists) span(i int) (lo, hi int64) {
 	if i+1 < len(l.starts) {
@@ -634,6 +691,9 @@ type fileHashes struct {
 
 func (h *fileHashes) Len() int { return len(h.starts) }
 
+// NonEmpty: a hash starts at a row of its user, so none is empty.
+func (h *fileHashes) NonEmpty() int { return len(h.starts) }
+
 func (h *fileHashes) Hash(i int, dst *Hash) {
 	lo, hi := h.starts[i], h.end
 	if i+1 < len(h.starts) {
@@ -647,6 +707,8 @@ func (h *fileHashes) Hash(i int, dst *Hash) {
 }
 
 var (
-	_ CountedLists = (*fileLists)(nil)
-	_ HashSource   = (*fileHashes)(nil)
+	_ CountedLists    = (*fileLists)(nil)
+	_ HashSource      = (*fileHashes)(nil)
+	_ NonEmptyCounter = (*fileLists)(nil)
+	_ NonEmptyCounter = (*fileHashes)(nil)
 )

@@ -60,6 +60,9 @@ type columnFile struct {
 	wide       []bool  // the leaf is FLOAT (not DOUBLE) or INT32 (not INT64)
 	groupStart []int64 // first row of each row group, then the row count
 
+	dictMu sync.Mutex
+	dicts  []dictEntry // see dictStrings
+
 	mu    sync.Mutex
 	free  []*cursor
 	first error // first read error, see ModelDir.Err
@@ -155,8 +158,9 @@ type colReader struct {
 	group  int
 	next   int64
 	pages  parquet.Pages
-	values parquet.ValueReader
+	values parquet.ValueReader // the page being read, value by value
 	buf    []parquet.Value
+	page   *pageData // or the page being read from its arrays (files_page.go)
 }
 
 // rows calls fn with columns cols of rows [lo, hi), indexed like the
@@ -217,15 +221,24 @@ func (cf *columnFile) readColumn(r *colReader, k int, lo, hi int64, d *colData) 
 				return err
 			}
 		}
-		if r.values == nil {
+		if r.values == nil && r.page == nil {
 			page, err := r.pages.ReadPage()
 			if err != nil {
 				r.next = -1
 				return fmt.Errorf("read page: %w", err)
 			}
-			r.values = page.Values()
+			if r.page = cf.pageArrays(r, k, page); r.page == nil {
+				r.values = page.Values()
+			}
 		}
 		want := min(hi, cf.groupStart[r.group+1]) - r.next
+		if r.page != nil {
+			r.next += int64(r.page.take(d, int(want)))
+			if r.page.done() {
+				r.page = nil
+			}
+			continue
+		}
 		n, err := r.values.ReadValues(r.buf[:min(int64(len(r.buf)), want)])
 		if cerr := cf.convert(k, r.buf[:n], d); cerr != nil {
 			r.next = -1
@@ -259,7 +272,7 @@ func (cf *columnFile) seek(r *colReader, k int, row int64) error {
 		r.next = -1
 		return fmt.Errorf("seek to row %d: %w", row, err)
 	}
-	r.next, r.values = row, nil
+	r.next, r.values, r.page = row, nil, nil
 	return nil
 }
 
@@ -272,7 +285,7 @@ func (cf *columnFile) openGroup(r *colReader, k, g int) error {
 		return io.ErrUnexpectedEOF
 	}
 	r.pages = cf.pf.RowGroups()[g].ColumnChunks()[cf.leaf[k]].Pages()
-	r.group, r.next, r.values = g, cf.groupStart[g], nil
+	r.group, r.next, r.values, r.page = g, cf.groupStart[g], nil, nil
 	if r.buf == nil {
 		r.buf = make([]parquet.Value, 1024)
 	}

@@ -331,6 +331,21 @@ func TestReadModelDirRejects(t *testing.T) {
 		{"field twice", func(t *testing.T, dir string) {
 			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U1", "a", "2"}})
 		}, `field "a" appears twice`},
+		{"field twice among many", func(t *testing.T, dir string) {
+			// past fewFields the fields of a user are kept in a map
+			var rows []FeatureRow
+			for i := range 2 * fewFields {
+				rows = append(rows, FeatureRow{"U1", fmt.Sprintf("f%d", i), "1"})
+			}
+			writeRows(t, dir, FeaturesFile, append(rows, FeatureRow{"U1", "f3", "2"}))
+		}, `field "f3" appears twice`},
+		{"field twice at the threshold", func(t *testing.T, dir string) {
+			var rows []FeatureRow
+			for i := range fewFields {
+				rows = append(rows, FeatureRow{"U1", fmt.Sprintf("f%d", i), "1"})
+			}
+			writeRows(t, dir, FeaturesFile, append(rows, FeatureRow{"U1", "f0", "2"}))
+		}, `field "f0" appears twice`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := good(t)

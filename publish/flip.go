@@ -103,6 +103,20 @@ func (l *Lock) markComplete(ctx context.Context, version string) error {
 // the lock (else ErrLockLost), that the version is complete and, unless
 // rolling back, not older than the live one.
 func (l *Lock) Flip(ctx context.Context, version string, rollback bool) (string, error) {
+	return l.flip(ctx, version, rollback, nil)
+}
+
+// FlipWritten makes the version res describes live, as Flip does, for
+// the process that just wrote it with Writer.Write under this lock. It
+// counts the version's keys by SCAN only when what the writer saw does
+// not show them all in place still (evidence.go): a server restarted or
+// failed over, evicted keys, the manifest changed, a sampled key is gone,
+// INFO was refused, or the Writer had CountBeforeFlip set.
+func (l *Lock) FlipWritten(ctx context.Context, res *Result) (string, error) {
+	return l.flip(ctx, res.Version, false, res.evidence)
+}
+
+func (l *Lock) flip(ctx context.Context, version string, rollback bool, ev *writeEvidence) (string, error) {
 	if err := l.namespaceOnly("flip"); err != nil {
 		return "", err
 	}
@@ -115,8 +129,14 @@ func (l *Lock) Flip(ctx context.Context, version string, rollback bool) (string,
 	if st != StatusComplete {
 		return "", fmt.Errorf("flip to %s: %w (status %s)", version, ErrNotComplete, cmp.Or(st, "nil"))
 	}
-	if err := VerifyVersion(ctx, l.c, l.k, version); err != nil {
+	held, err := ev.holds(ctx, l.c, l.k)
+	if err != nil {
 		return "", fmt.Errorf("flip to %s: %w", version, err)
+	}
+	if !held {
+		if err := VerifyVersion(ctx, l.c, l.k, version); err != nil {
+			return "", fmt.Errorf("flip to %s: %w", version, err)
+		}
 	}
 	return l.flipVerified(ctx, version, rollback)
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestAllocSize(t *testing.T) {
@@ -81,5 +82,89 @@ func TestPlanCounts(t *testing.T) {
 	}
 	if c := NewPlan(m, Keys{}, nil, true); c.Bytes != p.Bytes+11*clusterEntryBytes {
 		t.Errorf("cluster estimate %d, want %d more than %d", c.Bytes, 11*clusterEntryBytes, p.Bytes)
+	}
+}
+
+// countedLists is FuncLists that counts its non-empty lists.
+type countedLists struct {
+	FuncLists
+	nonEmpty int
+}
+
+func (c countedLists) NonEmpty() int { return c.nonEmpty }
+
+// TestNewPlanSampleAccuracy: on a source larger than PlanSample, with
+// list and hash sizes that vary widely (listpacks and skiplists, a tenth
+// of the items empty), the sampled plan is within 2% of a walk over every
+// item: its counts are exact when the source counts its non-empty items
+// and within 2% when they are estimated too.
+func TestNewPlanSampleAccuracy(t *testing.T) {
+	const n = 200_000
+	rng := rand.New(rand.NewPCG(7, 8))
+	sizes, fields := make([]int, n), make([]int, n)
+	nonEmpty := 0
+	for i := range n {
+		if rng.IntN(10) > 0 {
+			sizes[i], fields[i] = 1+rng.IntN(200), 1+rng.IntN(20)
+			nonEmpty++
+		}
+	}
+	list := func(i int, l *List) {
+		l.ID = "P" + strconv.Itoa(i)
+		for k := range sizes[i] {
+			l.Members = append(l.Members, "P"+strconv.Itoa((i+k+1)%n))
+			l.Scores = append(l.Scores, 1/float64(k+2))
+		}
+	}
+	hash := func(i int, h *Hash) {
+		h.ID = "U" + strconv.Itoa(i)
+		for f := range fields[i] {
+			h.Fields = append(h.Fields, "field_"+strconv.Itoa(f))
+			h.Values = append(h.Values, strconv.Itoa(i*f))
+		}
+	}
+	// The reference walks every item, as NewPlan did before it sampled.
+	var want Plan
+	prefix := len(Keys{}.VersionPrefix(NewVersionID(time.Time{})))
+	var l List
+	var h Hash
+	for i := range n {
+		l.ID, l.Members, l.Scores = "", l.Members[:0], l.Scores[:0]
+		list(i, &l)
+		if len(l.Members) > 0 {
+			want.Bytes += keyBytes(prefix+len(FamilySimilar)+1+len(l.ID), false) + zsetBytes(&l, defaultZSetMaxEntries, defaultMaxListpackValue)
+		}
+		h.ID, h.Fields, h.Values = "", h.Fields[:0], h.Values[:0]
+		hash(i, &h)
+		if len(h.Fields) > 0 {
+			want.Bytes += keyBytes(prefix+len(FamilyUser)+1+len(h.ID), false) + hashBytes(&h, defaultHashMaxEntries, defaultMaxListpackValue)
+		}
+	}
+	near := func(got, want int64, tol float64) bool { return math.Abs(float64(got)/float64(want)-1) <= tol }
+	for _, tc := range []struct {
+		name    string
+		lists   ListSource
+		counted bool
+	}{
+		{"counted", countedLists{FuncLists{N: n, Fn: list}, nonEmpty}, true},
+		{"estimated", FuncLists{N: n, Fn: list}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Model{Families: []Family{{Name: FamilySimilar, Lists: tc.lists}}, Users: FuncHashes{N: n, Fn: hash}}
+			p := NewPlan(m, Keys{}, nil, false)
+			t.Logf("lists %d, hashes %d (of %d), bytes %d (walk: %d, ratio %.4f)", p.Lists[FamilySimilar], p.Hashes, nonEmpty, p.Bytes, want.Bytes, float64(p.Bytes)/float64(want.Bytes))
+			if got := p.Lists[FamilySimilar]; tc.counted && got != int64(nonEmpty) || !near(got, int64(nonEmpty), 0.02) {
+				t.Errorf("lists %d, want %d (exact: %v)", got, nonEmpty, tc.counted)
+			}
+			if got, want := p.Estimated[FamilySimilar], !tc.counted; got != want {
+				t.Errorf("Estimated[sim]=%v, want %v", got, want)
+			}
+			if !near(p.Hashes, int64(nonEmpty), 0.02) || !p.Estimated[FamilyUser] {
+				t.Errorf("hashes %d (estimated %v), want about %d, estimated", p.Hashes, p.Estimated[FamilyUser], nonEmpty)
+			}
+			if !near(p.Bytes, want.Bytes, 0.02) {
+				t.Errorf("bytes %d, want within 2%% of %d", p.Bytes, want.Bytes)
+			}
+		})
 	}
 }

@@ -19,18 +19,20 @@ const verifyBatch = 256
 // verify reads a seeded sample of the version's keys back (up to
 // w.sampleSize() of each family and of the hashes) and compares them with
 // the model, so a version is only marked complete when what is in Redis is
-// what was meant to be written. It returns the number of keys compared.
-func (w *Writer) verify(ctx context.Context, version string, m *Model) (int, error) {
+// what was meant to be written. It returns the number of keys compared
+// and appends them to keys.
+func (w *Writer) verify(ctx context.Context, version string, m *Model, keys *[]sampled) (int, error) {
 	rng := rand.New(rand.NewPCG(uint64(w.Seed), 0x7265636f))
 	b := &verifier{ctx: ctx, p: w.Client.Pipeline()}
 	for _, fam := range m.Families {
-		for _, i := range sample(rng, fam.Lists.Len(), w.sampleSize()) {
+		for _, i := range sampleRuns(rng, fam.Lists.Len(), w.sampleSize()) {
 			l := new(List)
 			fam.Lists.List(i, l)
 			if len(l.Members) == 0 {
 				continue
 			}
 			key := w.Keys.List(version, fam.Name, l.ID)
+			*keys = append(*keys, sampled{key: key, want: int64(len(l.Members))})
 			cmd := b.p.ZRangeWithScores(ctx, key, 0, -1)
 			if err := b.add(func() error { return sameList(key, cmd, l) }); err != nil {
 				return b.n, err
@@ -38,13 +40,14 @@ func (w *Writer) verify(ctx context.Context, version string, m *Model) (int, err
 		}
 	}
 	if m.Users != nil {
-		for _, i := range sample(rng, m.Users.Len(), w.sampleSize()) {
+		for _, i := range sampleRuns(rng, m.Users.Len(), w.sampleSize()) {
 			h := new(Hash)
 			m.Users.Hash(i, h)
 			if len(h.Fields) == 0 {
 				continue
 			}
 			key := w.Keys.User(version, h.ID)
+			*keys = append(*keys, sampled{key: key, hash: true, want: int64(len(h.Fields))})
 			cmd := b.p.HGetAll(ctx, key)
 			if err := b.add(func() error { return sameHash(key, cmd, h) }); err != nil {
 				return b.n, err
@@ -121,6 +124,28 @@ func sameHash(key string, cmd *redis.MapStringStringCmd, h *Hash) error {
 		}
 	}
 	return nil
+}
+
+// sampleRun is the length of the runs of consecutive items verify reads
+// back: a source backed by files reads a run of items for little more
+// than one, and scattered items each cost a page.
+const sampleRun = 32
+
+// sampleRuns returns up to k distinct indices of [0, n) in order, in
+// runs of sampleRun consecutive ones that start at seeded random
+// multiples of sampleRun (the last run may be shorter).
+func sampleRuns(rng *rand.Rand, n, k int) []int {
+	if n <= k {
+		return sample(rng, n, k)
+	}
+	blocks := (n + sampleRun - 1) / sampleRun
+	var out []int
+	for _, b := range sample(rng, blocks, max(k/sampleRun, 1)) {
+		for i := b * sampleRun; i < min((b+1)*sampleRun, n); i++ {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // sample returns up to k distinct indices of [0, n), in order.

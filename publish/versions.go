@@ -209,6 +209,13 @@ type GCOptions struct {
 	// want a margin pass DefaultGrace.
 	Grace time.Duration
 	Now   time.Time
+	// Orphans, when not nil, are the orphans Lock.Orphans found earlier
+	// under the same lock, which GC removes instead of scanning every
+	// master again. A run looks for them before writing its version,
+	// whose keys (most of the database, on a fresh server) cannot be
+	// orphans; those of a run that lost its lock meanwhile are the next
+	// gc's.
+	Orphans []string
 }
 
 // pastGrace reports whether something made at t is older than the grace
@@ -264,9 +271,11 @@ func (l *Lock) GC(ctx context.Context, opt GCOptions) (GCResult, error) {
 		}
 		res.Versions = append(res.Versions, id)
 	}
-	orphans, err := l.orphans(ctx, opt)
-	if err != nil {
-		return res, err
+	orphans := opt.Orphans
+	if orphans == nil {
+		if orphans, err = l.orphans(ctx, opt); err != nil {
+			return res, err
+		}
 	}
 	for _, id := range orphans {
 		// Under the lock, so that a process that lost it stops here.
@@ -317,6 +326,19 @@ func dropped(vs []VersionInfo, opt GCOptions) []string {
 		}
 	}
 	return drop
+}
+
+// Orphans returns the versions GC would remove as orphans now (see GC),
+// for GCOptions.Orphans. opt.Now zero is now.
+func (l *Lock) Orphans(ctx context.Context, opt GCOptions) ([]string, error) {
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	orphans, err := l.orphans(ctx, opt)
+	if orphans == nil && err == nil {
+		orphans = []string{}
+	}
+	return orphans, err
 }
 
 // orphans SCANs every master for version key prefixes that

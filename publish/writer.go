@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -37,11 +38,14 @@ type Writer struct {
 	// it).
 	Lock *Lock
 
-	// Conns is the number of pipelines in flight at once. On Redis
-	// Cluster go-redis splits each pipeline by master and sends the parts
-	// concurrently, so every master gets Conns connections. Default
-	// DefaultConns.
+	// Conns is the number of pipelines in flight at once to each
+	// master; the masters of a cluster are written in parallel (see
+	// stream.go). Default DefaultConns.
 	Conns int
+	// Encoders is the number of goroutines building the commands (DUMP
+	// payloads) that the Conns pipelines per master send; default
+	// GOMAXPROCS, every core.
+	Encoders int
 	// PipelineBytes bounds a pipeline: it is sent once it holds this many
 	// bytes of keys and values, so memory stays about Conns times this.
 	// Default DefaultPipelineBytes.
@@ -52,8 +56,12 @@ type Writer struct {
 	// Force writes even when the preflight estimate does not fit under a
 	// server's maxmemory (the refusal is logged instead). It never
 	// overrides the refusal of an evicting maxmemory-policy.
-	Force  bool
-	Logger *slog.Logger // stage lines and progress; nil discards
+	Force bool
+	// CountBeforeFlip makes Lock.FlipWritten count every key of the
+	// version by SCAN before the flip, as Lock.Flip does, instead of
+	// relying on what the write saw (evidence.go).
+	CountBeforeFlip bool
+	Logger          *slog.Logger // stage lines and progress; nil discards
 
 	// ProgressEvery is how often progress is logged while keys are
 	// written; default DefaultProgressEvery.
@@ -76,10 +84,13 @@ type Writer struct {
 // The Writer's and LiveFeatures' defaults, applied when a field is zero
 // (recopub's --conns takes DefaultConns too).
 const (
-	// DefaultConns: one pipeline is sent while the server works through
-	// the other, and a single-threaded server gains little from more
-	// (BenchmarkWriterTuning in bench_test.go).
-	DefaultConns = 2
+	// DefaultConns: pipelines in flight per master while the encoders
+	// fill the next ones. With the encoders apart from the senders, four
+	// keep a server busier than two: publish --from of a 5M-event model
+	// took 2.0-2.1 s with 4, 2.2-2.4 s with 2 (2 cores, side by side;
+	// testdata/bench/publish-vs-restore.sh). BenchmarkWriterTuning in
+	// bench_test.go compares more settings.
+	DefaultConns = 4
 	// DefaultPipelineBytes bounds a pipeline (1 MiB).
 	DefaultPipelineBytes = 1 << 20
 	DefaultSampleSize    = 1000
@@ -149,6 +160,8 @@ type Result struct {
 	Verified       int              `json:"keys_verified"`   // keys read back and compared
 	EstimatedBytes int64            `json:"estimated_bytes"` // preflight estimate of the version's memory
 	Seconds        float64          `json:"seconds"`
+
+	evidence *writeEvidence // for Lock.FlipWritten; nil: count the keys
 }
 
 // NewVersionID returns an id that sorts by creation time, such as
@@ -187,7 +200,7 @@ func (w *Writer) Publish(ctx context.Context, m *Model) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		prev, err := l.Flip(ctx, res.Version, false)
+		prev, err := l.FlipWritten(ctx, res)
 		if err != nil {
 			return nil, w.abort(ctx, l, res.Version, err)
 		}
@@ -237,15 +250,20 @@ func (w *Writer) write(ctx context.Context, l *Lock, m *Model) (*Result, error) 
 		return nil, err
 	}
 	res := &Result{Version: version, Lists: make(map[string]int64), Restore: enc != nil, EstimatedBytes: plan.Bytes}
+	ev := w.evidence(ctx, version, servers)
 	err = w.register(ctx, l, version, m, start)
+	var rt *router
 	if err == nil {
-		err = w.writeAll(ctx, version, m, enc, plan, res)
+		rt, err = newRouter(ctx, w.Client)
+	}
+	if err == nil {
+		err = w.writeAll(ctx, version, m, enc, rt, plan, res)
 	}
 	if err == nil {
 		err = sameServers(ctx, w.Client, servers)
 	}
 	if err == nil {
-		res.Verified, err = w.verifyStage(ctx, version, m, plan)
+		res.Verified, err = w.verifyStage(ctx, version, m, plan, &ev.sample)
 	}
 	if err == nil {
 		err = w.complete(ctx, l, version, res, start)
@@ -256,8 +274,24 @@ func (w *Writer) write(ctx context.Context, l *Lock, m *Model) (*Result, error) 
 	if err != nil {
 		return nil, w.abort(ctx, l, version, err)
 	}
+	if !w.CountBeforeFlip {
+		ev.lists, ev.hashes = maps.Clone(res.Lists), res.Hashes
+		res.evidence = ev
+	}
 	res.Seconds = w.now().Sub(start).Seconds()
 	return res, nil
+}
+
+// evidence starts the record that lets Lock.FlipWritten flip the version
+// without counting its keys (evidence.go): the masters' run_ids and
+// evicted_keys before the first write. Without them (INFO refused) the
+// flip counts.
+func (w *Writer) evidence(ctx context.Context, version string, servers map[string]string) *writeEvidence {
+	ev := &writeEvidence{version: version, servers: servers}
+	if servers != nil {
+		ev.evicted, _ = masterStats(ctx, w.Client)
+	}
+	return ev
 }
 
 // runIDs notes every master's run_id, to detect a restart before the
@@ -367,7 +401,7 @@ func (w *Writer) register(ctx context.Context, l *Lock, version string, m *Model
 	return nil
 }
 
-func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *Encoder, plan Plan, res *Result) error {
+func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *Encoder, rt *router, plan Plan, res *Result) error {
 	tr := &tracker{version: version, total: plan.Keys(), start: time.Now()}
 	tr.begin(StageLists, plan.Keys()-plan.Hashes)
 	w.stageStarted(tr)
@@ -376,12 +410,12 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *En
 	for _, fam := range m.Families {
 		tr.family.Store(&fam.Name)
 		t0 := time.Now()
-		n, err := w.run(ctx, fam.Lists.Len(), listJob(w.Keys, version, fam, enc), tr)
+		n, err := w.run(ctx, fam.Lists.Len(), listJob(w.Keys, version, fam, enc), rt, tr)
 		res.Lists[fam.Name] = n
 		if err != nil {
 			return fmt.Errorf("write %s lists: %w", fam.Name, err)
 		}
-		if want := plan.Lists[fam.Name]; n != want {
+		if want := plan.Lists[fam.Name]; n != want && !plan.Estimated[fam.Name] {
 			return fmt.Errorf("write %s lists: wrote %d, want %d (the list source changed between passes?)", fam.Name, n, want)
 		}
 		w.logger().Info("wrote lists", "family", fam.Name, "keys", n, "seconds", time.Since(t0).Seconds())
@@ -393,12 +427,12 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *En
 		tr.begin(StageHashes, plan.Hashes)
 		w.stageStarted(tr)
 		t0 := time.Now()
-		n, err := w.run(ctx, m.Users.Len(), hashJob(w.Keys, version, m.Users, enc), tr)
+		n, err := w.run(ctx, m.Users.Len(), hashJob(w.Keys, version, m.Users, enc), rt, tr)
 		res.Hashes = n
 		if err != nil {
 			return fmt.Errorf("write user hashes: %w", err)
 		}
-		if n != plan.Hashes {
+		if n != plan.Hashes && !plan.Estimated[FamilyUser] {
 			return fmt.Errorf("write user hashes: wrote %d, want %d (the hash source changed between passes?)", n, plan.Hashes)
 		}
 		w.logger().Info("wrote user hashes", "keys", n, "seconds", time.Since(t0).Seconds())
@@ -407,7 +441,7 @@ func (w *Writer) writeAll(ctx context.Context, version string, m *Model, enc *En
 }
 
 // verifyStage runs verify, passing its start and end to w.Progress.
-func (w *Writer) verifyStage(ctx context.Context, version string, m *Model, plan Plan) (int, error) {
+func (w *Writer) verifyStage(ctx context.Context, version string, m *Model, plan Plan, keys *[]sampled) (int, error) {
 	sampled := min(plan.Hashes, int64(w.sampleSize()))
 	for _, n := range plan.Lists {
 		sampled += min(n, int64(w.sampleSize()))
@@ -416,7 +450,7 @@ func (w *Writer) verifyStage(ctx context.Context, version string, m *Model, plan
 	if w.Progress != nil {
 		w.Progress(p)
 	}
-	n, err := w.verify(ctx, version, m)
+	n, err := w.verify(ctx, version, m, keys)
 	if w.Progress != nil && err == nil {
 		p.StageDone = p.StageTotal
 		w.Progress(p)
@@ -513,19 +547,6 @@ func (w *Writer) reportProgress(t *tracker) (stop func()) {
 	}
 }
 
-// job queues the command writing item i on p. It returns the bytes
-// queued and the reply to check, or ok=false when item i writes nothing.
-type job func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (bytes int, r reply, ok bool)
-
-// jobState is one worker's scratch space.
-type jobState struct {
-	list List
-	hash Hash
-	// buf holds the payloads of the pipeline being filled. go-redis keeps
-	// args until the pipeline runs, so it is reset only after Exec.
-	buf []byte
-}
-
 // reply is a queued write's reply. RESTORE answers OK. ZADD and HSET are
 // followed in the same pipeline by ZCARD or HLEN of their key (count),
 // which must be want: what Redis holds, not how many entries the write
@@ -557,99 +578,26 @@ func (r reply) check() error {
 	return nil
 }
 
-// run calls j for i in [0, n) over w.conns() pipelines and returns how many
-// items wrote a key.
-func (w *Writer) run(ctx context.Context, n int, j job, tr *tracker) (int64, error) {
-	var next, written atomic.Int64
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	for range w.conns() {
-		wg.Go(func() {
-			if err := w.worker(ctx, n, j, &next, &written, &tr.done); err != nil {
-				cancel(err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return written.Load(), err
-	}
-	return written.Load(), nil
-}
-
-// worker takes chunks of items and sends them in pipelines of about
-// w.pipelineBytes() bytes, checking every reply.
-func (w *Writer) worker(ctx context.Context, n int, j job, next, written, done *atomic.Int64) error {
-	const chunk = 256
-	limit := w.pipelineBytes()
-	st := jobState{buf: make([]byte, 0, limit+limit/4)}
-	p := w.Client.Pipeline()
-	var replies []reply
-	bytes := 0
-	flush := func() error {
-		if len(replies) == 0 {
-			return nil
-		}
-		_, err := p.Exec(ctx)
-		for _, r := range replies {
-			if cerr := r.check(); cerr != nil {
-				return cerr
-			}
-		}
-		if err != nil {
-			return err
-		}
-		written.Add(int64(len(replies)))
-		done.Add(int64(len(replies)))
-		replies, bytes, st.buf = replies[:0], 0, st.buf[:0]
-		return nil
-	}
-	for {
-		lo := int(next.Add(chunk)) - chunk
-		if lo >= n {
-			return flush()
-		}
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		for i := lo; i < min(lo+chunk, n); i++ {
-			b, r, ok := j(ctx, p, i, &st)
-			if !ok {
-				continue
-			}
-			replies = append(replies, r)
-			if bytes += b; bytes >= limit {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-}
-
-// restore queues RESTORE key 0 payload REPLACE, with payload the bytes of
-// st.buf from start. REPLACE: a pipeline go-redis retries after a
-// network error must not fail on the keys it already wrote.
-func restore(ctx context.Context, p redis.Pipeliner, key string, st *jobState, start int) (int, reply, bool) {
-	payload := st.buf[start:len(st.buf):len(st.buf)]
-	return len(key) + len(payload), reply{key: key, cmd: p.Do(ctx, "RESTORE", key, 0, payload, "REPLACE")}, true
-}
-
-func listJob(k Keys, version string, fam Family, enc *Encoder) job {
-	return func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, reply, bool) {
+func listJob(k Keys, version string, fam Family, enc *Encoder) encodeFunc {
+	return func(i int, st *scratch, pick func(string) *batch) *batch {
 		l := &st.list
 		l.ID, l.Members, l.Scores = "", l.Members[:0], l.Scores[:0]
 		fam.Lists.List(i, l)
 		if len(l.Members) == 0 {
-			return 0, reply{}, false
+			return nil
 		}
 		key := k.List(version, fam.Name, l.ID)
+		b := pick(key)
+		if b == nil {
+			return nil
+		}
 		if enc != nil {
-			start := len(st.buf)
+			start := len(b.buf)
 			var ok bool
-			if st.buf, ok = enc.AppendZSet(st.buf, l.Members, l.Scores); ok {
-				return restore(ctx, p, key, st, start)
+			if b.buf, ok = enc.AppendZSet(b.buf, l.Members, l.Scores); ok {
+				b.cmds = append(b.cmds, queued{key: key, start: start, end: len(b.buf)})
+				b.bytes += len(key) + len(b.buf) - start
+				return b
 			}
 		}
 		// go-redis keeps args until the pipeline runs: no reuse.
@@ -660,25 +608,32 @@ func listJob(k Keys, version string, fam Family, enc *Encoder) job {
 			args = append(args, l.Scores[m], member)
 			size += len(member) + 24
 		}
-		cmd := p.Do(ctx, args...)
-		return size, reply{key: key, cmd: cmd, count: p.ZCard(ctx, key), want: int64(len(l.Members))}, true
+		b.cmds = append(b.cmds, queued{key: key, args: args, want: int64(len(l.Members))})
+		b.bytes += size
+		return b
 	}
 }
 
-func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
-	return func(ctx context.Context, p redis.Pipeliner, i int, st *jobState) (int, reply, bool) {
+func hashJob(k Keys, version string, src HashSource, enc *Encoder) encodeFunc {
+	return func(i int, st *scratch, pick func(string) *batch) *batch {
 		h := &st.hash
 		h.ID, h.Fields, h.Values = "", h.Fields[:0], h.Values[:0]
 		src.Hash(i, h)
 		if len(h.Fields) == 0 {
-			return 0, reply{}, false
+			return nil
 		}
 		key := k.User(version, h.ID)
+		b := pick(key)
+		if b == nil {
+			return nil
+		}
 		if enc != nil {
-			start := len(st.buf)
+			start := len(b.buf)
 			var ok bool
-			if st.buf, ok = enc.AppendHash(st.buf, h.Fields, h.Values); ok {
-				return restore(ctx, p, key, st, start)
+			if b.buf, ok = enc.AppendHash(b.buf, h.Fields, h.Values); ok {
+				b.cmds = append(b.cmds, queued{key: key, start: start, end: len(b.buf)})
+				b.bytes += len(key) + len(b.buf) - start
+				return b
 			}
 		}
 		args := make([]any, 0, 2+2*len(h.Fields))
@@ -688,8 +643,9 @@ func hashJob(k Keys, version string, src HashSource, enc *Encoder) job {
 			args = append(args, field, h.Values[f])
 			size += len(field) + len(h.Values[f])
 		}
-		cmd := p.Do(ctx, args...)
-		return size, reply{key: key, cmd: cmd, count: p.HLen(ctx, key), want: int64(len(h.Fields))}, true
+		b.cmds = append(b.cmds, queued{key: key, args: args, want: int64(len(h.Fields)), hash: true})
+		b.bytes += size
+		return b
 	}
 }
 

@@ -27,7 +27,7 @@ var configSections = map[string][]string{
 		"message-id-col", "quantity-col", "weight-col", "items", "items-id-col", "items-name-col"},
 	"model": {"metric", "top-n", "min-support", "min-score", "max-user-items", "seed", "weighted", "half-life-days",
 		"k1", "b", "lambda", "max-dense-items", "alpha", "beta", "cross-event", "segment-cols"},
-	"publish":  {"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "show", "dry-run", "summary", "out", "out-format", "force"},
+	"publish":  {"keep", "grace", "lock-ttl", "conns", "no-restore", "verify-keys", "embedded-fallback", "show", "dry-run", "summary", "out", "out-format", "force"},
 	"features": {"features-target", "features-prefix"},
 	"redis":    {"redis", "redis-ca", "redis-password-file", "namespace", "cluster"},
 	"log":      {"log-level"},

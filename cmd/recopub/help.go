@@ -30,7 +30,7 @@ var flagGroups = []struct {
 	{"Output", []string{"out", "out-format", "dry-run", "summary", "show", "features-target", "features-prefix", "json", "report"}},
 	{"Redis", append(slices.Clone(configSections["redis"]), "redis-timeout", "live-prefix", "no-live", "version-ttl", "cache-lists")},
 	{"Sharding", configSections["job"]},
-	{"Operations", []string{"keep", "grace", "lock-ttl", "conns", "no-restore", "embedded-fallback", "force",
+	{"Operations", []string{"keep", "grace", "lock-ttl", "conns", "no-restore", "verify-keys", "embedded-fallback", "force",
 		"log-level", "metrics-textfile", "pushgateway", "config", "set"}},
 }
 

@@ -123,6 +123,12 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "version", "--version", "-version":
 		return m.report("version", nil, m.version(args[1:]))
 	}
+	rest, stopProfile, err := startCPUProfile(args[1:])
+	if err != nil {
+		return m.report(args[0], nil, err)
+	}
+	defer stopProfile()
+	args = append(args[:1:1], rest...)
 	var cmd command
 	switch args[0] {
 	case "gen":

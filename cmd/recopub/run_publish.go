@@ -23,6 +23,7 @@ type publishFlags struct {
 	lockTTL   time.Duration
 	conns     int
 	noRestore bool
+	verify    bool
 	embedded  bool
 	show      int
 	force     bool
@@ -39,6 +40,7 @@ func (f *publishFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.lockTTL, "lock-ttl", publish.DefaultLockTTL, "run lock TTL (renewed while running)")
 	fs.IntVar(&f.conns, "conns", publish.DefaultConns, "Redis pipelines in flight at once (per master on a cluster)")
 	fs.BoolVar(&f.noRestore, "no-restore", false, "write with ZADD/HSET even where RESTORE works")
+	fs.BoolVar(&f.verify, "verify-keys", false, "count every key of the new version by SCAN before the flip, not only what the write saw")
 	fs.BoolVar(&f.embedded, "embedded-fallback", false, "when nothing answers at --redis, run against an in-process embedded Redis (demo only)")
 	fs.IntVar(&f.show, "show", 0, "after publishing, print this many sample neighbour lists and one user hash")
 	fs.BoolVar(&f.force, "force", false, "write even when the memory preflight says the version does not fit under maxmemory (never with an allkeys-* maxmemory-policy)")
@@ -60,7 +62,14 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 		defer lock.Release(context.WithoutCancel(ctx))
 	}
 
-	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force,
+	// Orphans are looked for before the new version's keys are there to
+	// be scanned too; gc removes them once the new version is live.
+	orphans, err := lock.Orphans(ctx, publish.GCOptions{Grace: c.pub.grace})
+	if err != nil {
+		c.log.Warn("looking for orphan keys failed; gc looks again after the flip", "error", err.Error())
+		orphans = nil
+	}
+	w := &publish.Writer{Client: rdb, Keys: keys, Lock: lock, Conns: c.pub.conns, NoRestore: c.pub.noRestore, Force: c.pub.force, CountBeforeFlip: c.pub.verify,
 		Seed: c.model.opt.Seed, Logger: c.log, Progress: c.bars.publish()}
 	res, err := w.Write(ctx, m)
 	if err != nil {
@@ -70,7 +79,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 		return fmt.Errorf("publish: %w; version %s was written but not made live", err, res.Version)
 	}
 	flipped := c.bars.step(barFlip)
-	prev, err := lock.Flip(ctx, res.Version, false)
+	prev, err := lock.FlipWritten(ctx, res)
 	if err != nil {
 		return redisError(c.redis.url, err)
 	}
@@ -81,7 +90,7 @@ func (c *runCommand) publish(ctx context.Context, rdb redis.UniversalClient, m *
 	c.log.Info("publish", "version", res.Version, "previous", prev, "lists", res.Lists, "hashes", res.Hashes,
 		"restore", res.Restore, "seconds", c.clock.end("publish"))
 
-	gc, err := lock.GC(ctx, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace})
+	gc, err := lock.GC(ctx, publish.GCOptions{Keep: c.pub.keep, Grace: c.pub.grace, Orphans: orphans})
 	if err != nil {
 		// The new version is live; a failed cleanup is retried by the next run or 'recopub gc'.
 		c.log.Warn("gc failed; old versions remain until the next run or 'recopub gc'", "error", err.Error())
