@@ -233,7 +233,8 @@ func (w *Writer) write(ctx context.Context, l *Lock, m *Model) (*Result, error) 
 	if err := w.Client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	servers, err := w.runIDs(ctx)
+	var skipped skippedChecks // checks a server refused INFO for, logged once
+	servers, err := w.runIDs(ctx, &skipped)
 	if err != nil {
 		return nil, err
 	}
@@ -245,9 +246,12 @@ func (w *Writer) write(ctx context.Context, l *Lock, m *Model) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	plan, err := w.preflight(ctx, m, enc)
+	plan, err := w.preflight(ctx, m, enc, &skipped)
 	if err != nil {
 		return nil, err
+	}
+	if len(skipped.checks) > 0 {
+		w.logger().Warn("INFO refused, so "+strings.Join(skipped.checks, "; "), "error", skipped.err.Error())
 	}
 	res := &Result{Version: version, Lists: make(map[string]int64), Restore: enc != nil, EstimatedBytes: plan.Bytes}
 	ev := w.evidence(ctx, version, servers)
@@ -297,17 +301,31 @@ func (w *Writer) evidence(ctx context.Context, version string, servers map[strin
 // runIDs notes every master's run_id, to detect a restart before the
 // version is marked complete. A server that refuses INFO (an ACL) is not
 // checked.
-func (w *Writer) runIDs(ctx context.Context) (map[string]string, error) {
+func (w *Writer) runIDs(ctx context.Context, skipped *skippedChecks) (map[string]string, error) {
 	ids, err := runIDs(ctx, w.Client)
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
-		w.logger().Warn("INFO refused: a server restart during the publish is detected only by the sample check", "error", err.Error())
+		skipped.add("a server restart during the publish is detected only by the sample check", err)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	return ids, nil
+}
+
+// skippedChecks collects the safety checks a server's refusal of INFO
+// (an ACL, an embedded server) made impossible, to be logged in one line.
+type skippedChecks struct {
+	checks []string
+	err    error // the first refusal
+}
+
+func (s *skippedChecks) add(check string, err error) {
+	s.checks = append(s.checks, check)
+	if s.err == nil {
+		s.err = err
+	}
 }
 
 // encoder returns the DUMP encoder for the server, or nil to write with
@@ -333,13 +351,13 @@ func (w *Writer) encoder(ctx context.Context, version string) (*Encoder, error) 
 // preflight refuses a server whose maxmemory-policy evicts keys without
 // a TTL, then plans the version and refuses it, unless w.Force, when it
 // would not fit under a server's maxmemory.
-func (w *Writer) preflight(ctx context.Context, m *Model, enc *Encoder) (Plan, error) {
+func (w *Writer) preflight(ctx context.Context, m *Model, enc *Encoder, skipped *skippedChecks) (Plan, error) {
 	if err := CheckEviction(ctx, w.Client); err != nil {
 		var rerr redis.Error
 		if !errors.As(err, &rerr) {
 			return Plan{}, err
 		}
-		w.logger().Warn("INFO refused: maxmemory-policy not checked", "error", err.Error())
+		skipped.add("maxmemory-policy not checked", err)
 	}
 	_, cluster := w.Client.(*redis.ClusterClient)
 	plan := NewPlan(m, w.Keys, enc, cluster)
@@ -349,7 +367,7 @@ func (w *Writer) preflight(ctx context.Context, m *Model, enc *Encoder) (Plan, e
 	switch {
 	case err == nil:
 	case errors.As(err, &rerr):
-		w.logger().Warn("INFO refused: memory preflight skipped", "error", err.Error())
+		skipped.add("memory preflight skipped", err)
 	case errors.Is(err, ErrNoRoom) && w.Force:
 		w.logger().Warn("writing anyway (--force)", "preflight", err.Error())
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,31 @@ func TestLock(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	l2.Release(ctx)
+}
+
+// A server that refuses INFO (an ACL without it, an embedded server)
+// still takes the version; the checks INFO would have made are named in
+// one warning, not one line each.
+func TestPublishWithoutInfo(t *testing.T) {
+	s := redistest.Start(t)
+	ctx := context.Background()
+	admin := s.Client(t)
+	if err := admin.Do(ctx, "ACL", "SETUSER", "noinfo", "on", ">pw", "~*", "&*", "+@all", "-info").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, Username: "noinfo", Password: "pw"})
+	t.Cleanup(func() { rdb.Close() })
+	var logs strings.Builder
+	w := &publish.Writer{Client: rdb, NoRestore: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	if _, err := w.Publish(ctx, testModel(50, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Count(logs.String(), "INFO refused"), 1; got != want {
+		t.Fatalf("%d lines say INFO refused, want %d:\n%s", got, want, logs.String())
+	}
+	for _, check := range []string{"server restart", "maxmemory-policy", "memory preflight"} {
+		if !strings.Contains(logs.String(), check) {
+			t.Errorf("the warning does not name %q:\n%s", check, logs.String())
+		}
+	}
 }
