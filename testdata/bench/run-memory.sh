@@ -4,7 +4,9 @@
 # peak RSS (/usr/bin/time %M), bytes of peak RSS per event, the wall time,
 # the summary's stages (which add up to wall_seconds) and the load average.
 # With REDIS=1 each run publishes to a fresh private redis-server on a free
-# port (flushed between runs); otherwise runs are --dry-run.
+# port (flushed between runs) and its used_memory and key count after the
+# run are printed (one version: the run's gc has nothing older); otherwise
+# runs are --dry-run.
 #
 #   testdata/bench/run-memory.sh /work/bench/s10m /work/bench/s30m
 #   REDIS=1 ROUNDS=2 OLD=782a40c testdata/bench/run-memory.sh /work/bench/s10m
@@ -57,6 +59,9 @@ for export in "$@"; do
 			echo "$(basename "$export") round $round $which: peak RSS $((rss / 1024)) MiB, $((rss * 1024 / events)) B/event, wall ${wall}s, load average $load"
 			echo "  stages: $stages"
 			sed -n 's/.*"wall_seconds": *\([0-9.]*\).*/  wall_seconds: \1/p' "$work/summary.json"
+			if [ "$REDIS" = 1 ]; then
+				echo "  redis: $(redis-cli -p "$port" info memory | tr -d '\r' | grep '^used_memory:'), keys $(redis-cli -p "$port" dbsize)"
+			fi
 		done
 	done
 done
