@@ -2,7 +2,7 @@ package main
 
 import "runtime/debug"
 
-// runGCPercent is the garbage collector's target for run and publish
+// runGCPercent is the garbage collector's target for run (not publish --from)
 // unless GOGC is set: the heap may grow 20% past what is live between
 // collections, not the default 100%. Most of a run's heap is a few large
 // arrays without pointers (interactions, matrices, lists, the profile
