@@ -427,7 +427,7 @@ func (d *ModelDir) openNeighbors() ([]Family, error) {
 	d.neighbors = cf
 	var fams []Family
 	var cur *fileLists
-	var idx listIndexer
+	idx := listIndexer{seen: idSet{rows: cf.numRows()}}
 	err = cf.scan([]int{colFamily, colItem, colNeighbor, colScore, colRank}, func(lo int64, c []colData) error {
 		for k := range c[colFamily].text {
 			row := lo + int64(k)
@@ -468,7 +468,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 	}
 	d.features = cf
 	h := &fileHashes{f: cf}
-	var idx hashIndexer
+	idx := hashIndexer{seen: idSet{rows: cf.numRows()}}
 	var fields distinct
 	err = cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
@@ -495,7 +495,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 
 // listIndexer checks the rows of neighbors.parquet as they are scanned.
 type listIndexer struct {
-	seen    map[string]bool // family + "\x00" + item of every list so far
+	seen    idSet // the items of the family's lists so far
 	family  string
 	item    string
 	rank    int32
@@ -503,12 +503,15 @@ type listIndexer struct {
 }
 
 func (x *listIndexer) add(row int64, r *NeighborRow) error {
-	if x.seen == nil {
-		x.seen, x.members = make(map[string]bool), make(map[string]bool)
+	if x.members == nil {
+		x.members = make(map[string]bool)
 	}
 	switch {
 	case r.Rank == 1:
-		if !insert(x.seen, r.Family+"\x00"+r.Item) {
+		if r.Family != x.family {
+			x.seen.reset() // a family's rows are consecutive (openNeighbors)
+		}
+		if !x.seen.insert(row, r.Item) {
 			return fmt.Errorf("row %d: a second list for family %q item %q (rows of a list must be consecutive)", row, r.Family, r.Item)
 		}
 		x.family, x.item, x.rank = r.Family, r.Item, 1
@@ -532,6 +535,40 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 		return fmt.Errorf("row %d: score is NaN", row)
 	}
 	return nil
+}
+
+// idSet is the set of ids (users, or the items of a family's lists) met
+// so far in a file of rows rows. It sizes its map once: after its first
+// idSetProbe ids it guesses the final count from the rows they took, and
+// makes the map that big. Grown one doubling at a time, these maps cost
+// twice as much, and were a third of checking a model directory.
+type idSet struct {
+	rows  int64 // in the file
+	m     map[string]bool
+	sized bool
+}
+
+const idSetProbe = 1024
+
+func (s *idSet) reset() { s.m, s.sized = nil, false }
+
+// insert adds id, met at row, and reports whether it was not there.
+func (s *idSet) insert(row int64, id string) bool {
+	if s.m == nil {
+		s.m = make(map[string]bool, idSetProbe)
+	}
+	if !s.sized && len(s.m) == idSetProbe {
+		s.sized = true
+		// row > 0: idSetProbe ids took at least that many rows.
+		if guess := int64(float64(s.rows) / float64(row) * idSetProbe * 1.25); guess > 2*idSetProbe {
+			m := make(map[string]bool, min(guess, s.rows))
+			for k := range s.m {
+				m[k] = true
+			}
+			s.m = m
+		}
+	}
+	return insert(s.m, id)
 }
 
 // checkListID applies the id rule of package keyid, which ingest applies
@@ -600,7 +637,7 @@ func (d *distinct) sorted() []string {
 
 // hashIndexer checks the rows of features.parquet as they are scanned.
 type hashIndexer struct {
-	seen   map[string]bool
+	seen   idSet
 	user   string
 	fields []string        // of the current user; searched in order while few
 	many   map[string]bool // the same, once there are many
@@ -611,11 +648,8 @@ type hashIndexer struct {
 const fewFields = 32
 
 func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error) {
-	if x.seen == nil {
-		x.seen = make(map[string]bool)
-	}
 	if row == 0 || user != x.user {
-		if !insert(x.seen, user) {
+		if !x.seen.insert(row, user) {
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
 		}
 		if err := keyid.Check(user); err != nil {

@@ -573,3 +573,28 @@ func TestModelWriterFileModes(t *testing.T) {
 		}
 	}
 }
+
+// TestIDSet: the set finds a repeat whether it comes before, at or after
+// the point where it sizes its map, and the map it sizes stays within
+// the file's rows.
+func TestIDSet(t *testing.T) {
+	for _, repeatAt := range []int{5, idSetProbe - 1, idSetProbe, idSetProbe + 1, 3 * idSetProbe} {
+		s := idSet{rows: 5 * idSetProbe}
+		for i := range 4 * idSetProbe {
+			id := fmt.Sprintf("U%d", i)
+			if i == repeatAt {
+				id = "U3"
+			}
+			if got, want := s.insert(int64(i), id), i != repeatAt; got != want {
+				t.Fatalf("repeat at %d: insert %d (%s) = %v, want %v", repeatAt, i, id, got, want)
+			}
+		}
+	}
+	s := idSet{rows: 10}
+	for i := range idSetProbe + 1 {
+		s.insert(int64(i), fmt.Sprint(i)) // more ids than rows: a guess above rows is capped
+	}
+	if len(s.m) != idSetProbe+1 {
+		t.Fatalf("%d ids in the set, want %d", len(s.m), idSetProbe+1)
+	}
+}

@@ -97,6 +97,27 @@ func NewPlan(m *Model, k Keys, enc *Encoder, cluster bool) Plan {
 	hEntries := listpackLimit(enc.HashMaxEntries, defaultHashMaxEntries)
 	hValue := listpackLimit(enc.HashMaxValue, defaultMaxListpackValue)
 	prefix := len(k.VersionPrefix(NewVersionID(time.Time{})))
+	// The hashes are sampled beside the lists, on another core: the
+	// sample of a model directory is read from its files, page by page.
+	var hashes struct {
+		n, bytes int64
+		exact    bool
+	}
+	var wg sync.WaitGroup
+	if m.Users != nil {
+		wg.Go(func() {
+			var h Hash
+			hashes.n, hashes.bytes, hashes.exact = planSizes(m.Users.Len(), m.Users, func(i int) int64 {
+				h.ID, h.Fields, h.Values = "", h.Fields[:0], h.Values[:0]
+				m.Users.Hash(i, &h)
+				if len(h.Fields) == 0 {
+					return -1
+				}
+				key := prefix + len(FamilyUser) + 1 + len(h.ID)
+				return keyBytes(key, cluster) + hashBytes(&h, hEntries, hValue)
+			})
+		})
+	}
 	var l List
 	for _, fam := range m.Families {
 		n, bytes, exact := planSizes(fam.Lists.Len(), fam.Lists, func(i int) int64 {
@@ -113,21 +134,12 @@ func NewPlan(m *Model, k Keys, enc *Encoder, cluster bool) Plan {
 			p.Estimated[fam.Name] = true
 		}
 	}
+	wg.Wait()
 	if m.Users == nil {
 		return p
 	}
-	var h Hash
-	n, bytes, exact := planSizes(m.Users.Len(), m.Users, func(i int) int64 {
-		h.ID, h.Fields, h.Values = "", h.Fields[:0], h.Values[:0]
-		m.Users.Hash(i, &h)
-		if len(h.Fields) == 0 {
-			return -1
-		}
-		key := prefix + len(FamilyUser) + 1 + len(h.ID)
-		return keyBytes(key, cluster) + hashBytes(&h, hEntries, hValue)
-	})
-	p.Hashes, p.Bytes = n, p.Bytes+bytes
-	if !exact {
+	p.Hashes, p.Bytes = hashes.n, p.Bytes+hashes.bytes
+	if !hashes.exact {
 		p.Estimated[FamilyUser] = true
 	}
 	return p

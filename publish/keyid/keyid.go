@@ -18,6 +18,7 @@ package keyid
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -70,7 +71,7 @@ func Check(id string) error {
 	for i := 0; i < len(id); {
 		c := id[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f || c == '*' || c == '?' || c == '[' || c == ']' || c == '{' || c == '}' {
+			if badASCII[c] {
 				return &Error{ID: id, Reason: BadChar, Rune: rune(c)}
 			}
 			i++
@@ -89,6 +90,16 @@ func Check(id string) error {
 }
 
 // Valid reports whether Check accepts id.
+// badASCII marks the ASCII bytes an id may not hold: controls, DEL and
+// the glob and hash-tag characters. A table lookup per byte instead of
+// eight comparisons: every neighbour id of a model is checked.
+var badASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == 0x7f || strings.IndexByte("*?[]{}", byte(c)) >= 0
+	}
+	return t
+}()
+
 func Valid(id string) bool { return Check(id) == nil }
 
 // isBidiControl reports whether r is one of Unicode's explicit
