@@ -32,7 +32,7 @@ type Users struct {
 	profiles *Profiles
 	purchase int // event code, -1 when absent
 
-	ev       userEvents
+	sum      eventSummary
 	prow     []uint32 // profile row+1 of each user with events; 0: none
 	extra    []uint32 // profile rows of the profile-only users
 	hashes   int
@@ -62,9 +62,62 @@ func NewUsers(ds *Dataset, profiles *Profiles, opt UserOptions) *Users {
 	for _, e := range ds.Events {
 		u.evFields = append(u.evFields, EventCountField+"."+Slug(e))
 	}
-	u.ev = groupByUser(ds)
+	u.sum = summarize(groupByUser(ds), len(ds.Events), u.purchase)
 	u.join()
 	return u
+}
+
+// eventSummary is what the feature hashes say of each user's events, kept
+// instead of the events themselves: the recent purchases, the count of
+// each event and the last time seen. At thirty million events it is about
+// a quarter of the grouped events' memory, and the events can be dropped
+// before the similarity kernel runs (Users.Fields reads only this).
+type eventSummary struct {
+	recentPtr []uint32 // user u's recent purchases are recent[recentPtr[u]:recentPtr[u+1]], oldest first
+	recent    []uint32
+	countPtr  []uint32 // user u's event counts are countEv and count [countPtr[u]:countPtr[u+1]], by event code
+	countEv   []uint16
+	count     []uint32
+	last      []uint32 // the time of user u's newest event
+}
+
+// summarize reads the grouped events once, user by user.
+func summarize(ev userEvents, events, purchase int) eventSummary {
+	n := len(ev.ptr) - 1
+	s := eventSummary{
+		recentPtr: make([]uint32, 1, n+1),
+		countPtr:  make([]uint32, 1, n+1),
+		last:      make([]uint32, n),
+	}
+	counts := make([]uint32, events)
+	for u := range n {
+		lo, hi := int(ev.ptr[u]), int(ev.ptr[u+1])
+		start := len(s.recent)
+		for e := hi - 1; e >= lo && purchase >= 0 && len(s.recent)-start < RecentPurchases; e-- {
+			if int(ev.event[e]) != purchase {
+				continue
+			}
+			if it := ev.item[e]; !slices.Contains(s.recent[start:], it) {
+				s.recent = append(s.recent, it)
+			}
+		}
+		slices.Reverse(s.recent[start:])
+		s.recentPtr = append(s.recentPtr, uint32(len(s.recent)))
+		var last uint32
+		for e := lo; e < hi; e++ {
+			counts[ev.event[e]]++
+			last = max(last, ev.tm[e])
+		}
+		s.last[u] = last
+		for code, c := range counts {
+			if c > 0 {
+				s.countEv, s.count = append(s.countEv, uint16(code)), append(s.count, c)
+				counts[code] = 0
+			}
+		}
+		s.countPtr = append(s.countPtr, uint32(len(s.count)))
+	}
+	return s
 }
 
 // join finds the profile row of each user with events; the rows no such
@@ -241,20 +294,10 @@ func (u *Users) Traits(i int, fields, values []string) ([]string, []string, bool
 // RecentPurchases appends user i's last distinct purchased items, oldest
 // first, at most RecentPurchases of them.
 func (u *Users) RecentPurchases(i int, dst []uint32) []uint32 {
-	if i >= len(u.ds.Users) || u.purchase < 0 {
+	if i >= len(u.ds.Users) {
 		return dst
 	}
-	start := len(dst)
-	for e := int(u.ev.ptr[i+1]) - 1; e >= int(u.ev.ptr[i]) && len(dst)-start < RecentPurchases; e-- {
-		if int(u.ev.event[e]) != u.purchase {
-			continue
-		}
-		if it := u.ev.item[e]; !slices.Contains(dst[start:], it) {
-			dst = append(dst, it)
-		}
-	}
-	slices.Reverse(dst[start:])
-	return dst
+	return append(dst, u.sum.recent[u.sum.recentPtr[i]:u.sum.recentPtr[i+1]]...)
 }
 
 // Fields appends user i's feature fields and values: profile traits, then
@@ -272,29 +315,14 @@ func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
 		fields = append(fields, recentFields[k])
 		values = append(values, u.ds.Items[it])
 	}
-	lo, hi := u.ev.ptr[i], u.ev.ptr[i+1]
-	var buf [16]int
-	counts := buf[:0]
-	if len(u.ds.Events) <= len(buf) {
-		counts = buf[:len(u.ds.Events)]
-	} else {
-		counts = make([]int, len(u.ds.Events))
+	s := &u.sum
+	for k := s.countPtr[i]; k < s.countPtr[i+1]; k++ {
+		fields = append(fields, u.evFields[s.countEv[k]])
+		values = append(values, strconv.FormatUint(uint64(s.count[k]), 10))
 	}
-	var last uint32
-	for e := lo; e < hi; e++ {
-		counts[u.ev.event[e]]++
-		last = max(last, u.ev.tm[e])
-	}
-	for ev, n := range counts {
-		if n > 0 {
-			fields = append(fields, u.evFields[ev])
-			values = append(values, strconv.Itoa(n))
-		}
-	}
-	if hi > lo {
-		fields = append(fields, LastSeenField)
-		values = append(values, time.Unix(int64(last), 0).UTC().Format(time.RFC3339))
-	}
+	// Every user of ds.Users has an event.
+	fields = append(fields, LastSeenField)
+	values = append(values, time.Unix(int64(s.last[i]), 0).UTC().Format(time.RFC3339))
 	// Drop profile traits shadowed by derived fields.
 	for k := traits - 1; k >= start; k-- {
 		if slices.Contains(fields[traits:], fields[k]) {

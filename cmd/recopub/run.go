@@ -179,8 +179,9 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	// NewUsers groups the events by user in place, before the model (which
-	// reads them as a multiset), so that ds.User can go once the matrix is
-	// built and the kernel runs without it.
+	// reads them as a multiset), and keeps a summary of each user's events,
+	// so that the events can go once the matrix is built and the kernel
+	// runs without them.
 	users := features.NewUsers(ds, profiles, features.UserOptions{PurchaseEvent: c.in.purchaseEvent})
 	c.log.Info("users", "users", users.WithEvents(), "hashes", users.Hashes(), "seconds", c.clock.end("users"))
 	c.bars.begin(barModel)
@@ -190,7 +191,10 @@ func (c *runCommand) run(ctx context.Context) (*summary, error) {
 		popular = c.popularFamilies(ds, mat, profiles)
 		ds.Weight = nil // the matrix has them
 		if len(c.model.crossEvents) == 0 {
-			ds.User = nil // the users hold the grouping; cross-occurrence needs it
+			// The matrix has the interactions and the users a summary
+			// of their events (features.NewUsers): the events can go
+			// before the kernel runs. Cross-occurrence needs them.
+			ds.User, ds.Item, ds.Event, ds.Time = nil, nil, nil, nil
 		}
 	})
 	if err != nil {
