@@ -6,8 +6,11 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/zeebo/xxh3"
 )
 
 // TestLoadDedupProperty checks Load against an obvious reference on random
@@ -116,6 +119,36 @@ func TestLoadDedupDisabled(t *testing.T) {
 		}
 		if got := ds.Len(); got != tt.want {
 			t.Errorf("MessageIDCol %q: Len()=%d, want %d", tt.col, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkDedup files the message-id hashes of n events from two workers
+// into their sinks and finds the duplicates (none), for partition counts
+// around the one partitionsFor picks: the sinks' tails must stay in the
+// nearest caches while filing, the per-partition tables while checking.
+func BenchmarkDedup(b *testing.B) {
+	for _, n := range []int{10_000_000, 30_000_000} {
+		hs := make([]uint64, n)
+		for k := range hs {
+			hs[k] = xxh3.HashString(strconv.Itoa(k))
+		}
+		for _, parts := range []int{256, 1024, 4096} {
+			b.Run(fmt.Sprintf("events=%dM/parts=%d", n/1_000_000, parts), func(b *testing.B) {
+				for b.Loop() {
+					workers := []*worker{{total: n / 2}, {total: n / 2}}
+					for wi, w := range workers {
+						w.dedup = newDedupSink(parts)
+						for k, h := range hs[wi*n/2 : (wi+1)*n/2] {
+							w.dedup.add(h, uint32(k))
+						}
+					}
+					if err := findDuplicates(context.Background(), workers, func(w int, pos uint32) uint64 { return uint64(w)<<32 | uint64(pos) }, 2); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N), "ns/event")
+			})
 		}
 	}
 }
