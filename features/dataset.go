@@ -36,6 +36,12 @@ type Dataset struct {
 	// OptionalColumnFiles counts, by name, the files that have each
 	// optional column (AnonCol, MessageIDCol): one no file has is ignored.
 	OptionalColumnFiles map[string]int
+
+	// DictBytes is the memory the id dictionaries took at the end of
+	// the load, when they are largest: the workers' hash tables and
+	// strings and the merged Users, Items and Events. docs/operations.md
+	// ("Capacity plan") counts peak memory apart from it.
+	DictBytes int64
 }
 
 // Len returns the number of interactions.

@@ -36,6 +36,7 @@ type dict struct {
 	n      int        // number of ids
 	chunks [][]string // id -> string, in chunks of chunkSize that never move
 	block  []byte     // free tail of the current string block
+	blocks int64      // bytes of all string blocks
 	sink   uint64     // keeps the loads of ids from being optimized away
 
 	// cache of mapped Arrow dictionaries: a column chunk's dictionary is
@@ -63,6 +64,13 @@ const (
 	chunkBits     = 14
 	chunkSize     = 1 << chunkBits
 )
+
+// bytes returns the memory d holds: its table, its id -> string chunks
+// and its string blocks.
+func (d *dict) bytes() int64 {
+	return int64(len(d.slots))*int64(unsafe.Sizeof(slot{})) +
+		int64(len(d.chunks))*chunkSize*int64(unsafe.Sizeof("")) + d.blocks
+}
 
 // len returns the number of ids.
 func (d *dict) len() int { return d.n }
@@ -239,6 +247,7 @@ func (d *dict) clone(s string) string {
 	if len(s) > len(d.block) {
 		// Blocks grow with the dictionary: small inputs stay small.
 		d.block = make([]byte, max(min(blockSize, 64*d.n+4096), len(s)))
+		d.blocks += int64(len(d.block))
 	}
 	n := copy(d.block, s)
 	out := unsafe.String(&d.block[0], n)

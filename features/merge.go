@@ -52,6 +52,10 @@ func merge(ctx context.Context, workers []*worker, nunits int, cut int64, out *a
 	}()
 	ds.Users, userMap = numberUsers(workers, goroutines)
 	<-done
+	for _, w := range workers {
+		ds.DictBytes += w.users.bytes() + w.items.bytes() + w.events.bytes()
+	}
+	ds.DictBytes += int64(len(ds.Users)+len(ds.Items)+len(ds.Events)) * int64(unsafe.Sizeof(""))
 	if len(ds.Events) > maxEvents {
 		return nil, fmt.Errorf("more than %d distinct event names", maxEvents)
 	}

@@ -103,7 +103,8 @@ func (f *ingestFlags) load(ctx context.Context, log *slog.Logger, clock *stageCl
 		return nil, nil, rejectedError{f.columnError(foldFileErrors(fmt.Errorf("ingest: %w", err)))}
 	}
 	log.Info("ingest", "files", ds.Stats.Files, "files_pruned", ds.Stats.Pruned, "events_read", ds.Stats.Read, "events_kept", ds.Stats.Kept,
-		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items), "seconds", clock.end("ingest"))
+		"dropped", ds.Stats.Dropped, "users", len(ds.Users), "items", len(ds.Items),
+		"id_dictionaries_mib", float64(ds.DictBytes)/(1<<20), "seconds", clock.end("ingest"))
 	if err := f.checkOptionalColumns(ds); err != nil {
 		return nil, nil, err
 	}
