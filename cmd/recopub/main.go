@@ -123,7 +123,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "version", "--version", "-version":
 		return m.report("version", nil, m.version(args[1:]))
 	}
-	rest, stopProfile, err := startCPUProfile(args[1:])
+	rest, stopProfile, err := startProfiles(args[1:])
 	if err != nil {
 		return m.report(args[0], nil, err)
 	}
