@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -425,10 +427,25 @@ func (d *ModelDir) openNeighbors() ([]Family, error) {
 		return nil, err
 	}
 	d.neighbors = cf
+	fams, err := d.indexNeighbors(cf, false)
+	if errors.Is(err, errHashRepeat) {
+		fams, err = d.indexNeighbors(cf, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model dir: %s: %w", cf.path, err)
+	}
+	d.Counts.Neighbors = cf.numRows()
+	return fams, nil
+}
+
+// indexNeighbors checks every row of neighbors.parquet and finds where
+// each list starts; exact makes it keep the ids, not their hashes.
+func (d *ModelDir) indexNeighbors(cf *columnFile, exact bool) ([]Family, error) {
+	clear(d.Counts.Lists)
 	var fams []Family
 	var cur *fileLists
-	idx := listIndexer{seen: idSet{rows: cf.numRows()}}
-	err = cf.scan([]int{colFamily, colItem, colNeighbor, colScore, colRank}, func(lo int64, c []colData) error {
+	idx := listIndexer{seen: idSet{rows: cf.numRows(), exact: exact}}
+	err := cf.scan([]int{colFamily, colItem, colNeighbor, colScore, colRank}, func(lo int64, c []colData) error {
 		for k := range c[colFamily].text {
 			row := lo + int64(k)
 			r := NeighborRow{Family: c[colFamily].text[k], Item: c[colItem].text[k], Neighbor: c[colNeighbor].text[k],
@@ -454,11 +471,7 @@ func (d *ModelDir) openNeighbors() ([]Family, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("model dir: %s: %w", cf.path, err)
-	}
-	d.Counts.Neighbors = cf.numRows()
-	return fams, nil
+	return fams, err
 }
 
 func (d *ModelDir) openFeatures() (HashSource, error) {
@@ -467,10 +480,26 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 		return nil, err
 	}
 	d.features = cf
-	h := &fileHashes{f: cf}
-	idx := hashIndexer{seen: idSet{rows: cf.numRows()}}
+	h, fields, err := indexFeatures(cf, false)
+	if errors.Is(err, errHashRepeat) {
+		h, fields, err = indexFeatures(cf, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model dir: %s: %w", cf.path, err)
+	}
+	d.Counts.Hashes, d.Counts.Features = int64(len(h.starts)), cf.numRows()
+	d.Fields = fields
+	return h, nil
+}
+
+// indexFeatures checks every row of features.parquet, finds where each
+// user's hash starts and collects the field names; exact makes it keep
+// the user ids, not their hashes.
+func indexFeatures(cf *columnFile, exact bool) (*fileHashes, []string, error) {
+	h := &fileHashes{f: cf, end: cf.numRows()}
+	idx := hashIndexer{seen: idSet{rows: cf.numRows(), exact: exact}}
 	var fields distinct
-	err = cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
+	err := cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
 			row := lo + int64(k)
 			fields.add(c[colField].text[k])
@@ -484,13 +513,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("model dir: %s: %w", cf.path, err)
-	}
-	h.end = cf.numRows()
-	d.Counts.Hashes, d.Counts.Features = int64(len(h.starts)), cf.numRows()
-	d.Fields = fields.sorted()
-	return h, nil
+	return h, fields.sorted(), err
 }
 
 // listIndexer checks the rows of neighbors.parquet as they are scanned.
@@ -511,8 +534,11 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 		if r.Family != x.family {
 			x.seen.reset() // a family's rows are consecutive (openNeighbors)
 		}
-		if !x.seen.insert(row, r.Item) {
+		switch x.seen.insert(row, r.Item) {
+		case idRepeated:
 			return fmt.Errorf("row %d: a second list for family %q item %q (rows of a list must be consecutive)", row, r.Family, r.Item)
+		case idUnsure:
+			return errHashRepeat
 		}
 		x.family, x.item, x.rank = r.Family, r.Item, 1
 		clear(x.members)
@@ -538,37 +564,94 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 }
 
 // idSet is the set of ids (users, or the items of a family's lists) met
-// so far in a file of rows rows. It sizes its map once: after its first
-// idSetProbe ids it guesses the final count from the rows they took, and
-// makes the map that big. Grown one doubling at a time, these maps cost
-// twice as much, and were a third of checking a model directory.
+// so far in a file of rows rows. It keeps 8-byte hashes of the ids in an
+// open-addressing table, not the ids: a quarter of a map's memory, so
+// that lookups stay in the cache (the maps these sets replace were a
+// third of checking a model directory). The table is sized once, from
+// the rows its first idSetProbe ids took. Two ids with the same hash
+// make insert answer idUnsure, and the caller checks the file again with
+// exact sets (maps of the ids): about one chance in 10^7 at a million ids.
 type idSet struct {
 	rows  int64 // in the file
-	m     map[string]bool
+	exact bool
+	m     map[string]bool // when exact
+	table []uint64        // hashes; 0 is an empty slot
+	n     int
 	sized bool
 }
 
+// Answers of idSet.insert.
+const (
+	idNew      = iota
+	idRepeated // certainly met before
+	idUnsure   // its hash was met before: check again with an exact set
+)
+
+// errHashRepeat makes a model file's check start again with exact sets.
+var errHashRepeat = errors.New("two ids with the same hash")
+
 const idSetProbe = 1024
 
-func (s *idSet) reset() { s.m, s.sized = nil, false }
+// idHash is the hash an idSet keeps; never 0. Tests replace it.
+var idHash = func(s string) uint64 { return maphash.String(idSeed, s) | 1 }
 
-// insert adds id, met at row, and reports whether it was not there.
-func (s *idSet) insert(row int64, id string) bool {
-	if s.m == nil {
-		s.m = make(map[string]bool, idSetProbe)
+var idSeed = maphash.MakeSeed()
+
+func (s *idSet) reset() { s.m, s.table, s.n, s.sized = nil, nil, 0, false }
+
+// insert adds id, met at row.
+func (s *idSet) insert(row int64, id string) int {
+	if s.exact {
+		if s.m == nil {
+			s.m = make(map[string]bool)
+		}
+		if insert(s.m, id) {
+			return idNew
+		}
+		return idRepeated
 	}
-	if !s.sized && len(s.m) == idSetProbe {
+	if !s.sized && s.n == idSetProbe {
 		s.sized = true
 		// row > 0: idSetProbe ids took at least that many rows.
-		if guess := int64(float64(s.rows) / float64(row) * idSetProbe * 1.25); guess > 2*idSetProbe {
-			m := make(map[string]bool, min(guess, s.rows))
-			for k := range s.m {
-				m[k] = true
-			}
-			s.m = m
+		guess := int64(float64(s.rows) / float64(row) * idSetProbe * 1.25)
+		s.resize(min(guess, s.rows))
+	}
+	if 2*(s.n+1) > len(s.table) {
+		s.resize(int64(2 * (s.n + 1)))
+	}
+	h := idHash(id)
+	mask := uint64(len(s.table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.table[i] {
+		case 0:
+			s.table[i] = h
+			s.n++
+			return idNew
+		case h:
+			return idUnsure
 		}
 	}
-	return insert(s.m, id)
+}
+
+// resize makes room for n ids at a load of at most a half.
+func (s *idSet) resize(n int64) {
+	size := max(2*idSetProbe, 1<<bits.Len64(uint64(2*n-1)))
+	if size <= len(s.table) {
+		return
+	}
+	old := s.table
+	s.table = make([]uint64, size)
+	mask := uint64(size - 1)
+	for _, h := range old {
+		if h == 0 {
+			continue
+		}
+		i := h & mask
+		for s.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.table[i] = h
+	}
 }
 
 // checkListID applies the id rule of package keyid, which ingest applies
@@ -649,8 +732,11 @@ const fewFields = 32
 
 func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error) {
 	if row == 0 || user != x.user {
-		if !x.seen.insert(row, user) {
+		switch x.seen.insert(row, user) {
+		case idRepeated:
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
+		case idUnsure:
+			return false, errHashRepeat
 		}
 		if err := keyid.Check(user); err != nil {
 			return false, fmt.Errorf("row %d: user: %w", row, err)

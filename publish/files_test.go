@@ -575,26 +575,67 @@ func TestModelWriterFileModes(t *testing.T) {
 }
 
 // TestIDSet: the set finds a repeat whether it comes before, at or after
-// the point where it sizes its map, and the map it sizes stays within
-// the file's rows.
+// the point where it sizes its table, exact or by hash, and the table it
+// sizes stays within the file's rows.
 func TestIDSet(t *testing.T) {
-	for _, repeatAt := range []int{5, idSetProbe - 1, idSetProbe, idSetProbe + 1, 3 * idSetProbe} {
-		s := idSet{rows: 5 * idSetProbe}
-		for i := range 4 * idSetProbe {
-			id := fmt.Sprintf("U%d", i)
-			if i == repeatAt {
-				id = "U3"
-			}
-			if got, want := s.insert(int64(i), id), i != repeatAt; got != want {
-				t.Fatalf("repeat at %d: insert %d (%s) = %v, want %v", repeatAt, i, id, got, want)
+	for _, exact := range []bool{false, true} {
+		for _, repeatAt := range []int{5, idSetProbe - 1, idSetProbe, idSetProbe + 1, 3 * idSetProbe} {
+			s := idSet{rows: 5 * idSetProbe, exact: exact}
+			for i := range 4 * idSetProbe {
+				id := fmt.Sprintf("U%d", i)
+				want := idNew
+				if i == repeatAt {
+					id, want = "U3", idRepeated
+					if !exact {
+						want = idUnsure // a hash alone cannot tell
+					}
+				}
+				if got := s.insert(int64(i), id); got != want {
+					t.Fatalf("exact %v, repeat at %d: insert %d (%s) = %v, want %v", exact, repeatAt, i, id, got, want)
+				}
 			}
 		}
 	}
 	s := idSet{rows: 10}
-	for i := range idSetProbe + 1 {
-		s.insert(int64(i), fmt.Sprint(i)) // more ids than rows: a guess above rows is capped
+	for i := range 4 * idSetProbe {
+		if got := s.insert(int64(i), fmt.Sprint(i)); got != idNew {
+			t.Fatalf("insert %d = %d, want idNew", i, got) // more ids than rows: the guess is capped, the table grows
+		}
 	}
-	if len(s.m) != idSetProbe+1 {
-		t.Fatalf("%d ids in the set, want %d", len(s.m), idSetProbe+1)
+	if s.n != 4*idSetProbe || 2*s.n > len(s.table) {
+		t.Fatalf("%d ids in a table of %d", s.n, len(s.table))
+	}
+}
+
+// TestModelDirHashCollisions: when ids share their hashes (here every
+// id of a length does), the check starts again with exact sets, accepts a
+// valid directory and still names a real repeat.
+func TestModelDirHashCollisions(t *testing.T) {
+	defer func(h func(string) uint64) { idHash = h }(idHash)
+	idHash = func(s string) uint64 { return uint64(len(s)) | 1 }
+	m := randomModel(rand.New(rand.NewPCG(3, 4)), 40, 30)
+	d := MustRoundTrip(t, m, 7)
+	sameModel(t, d.Model, m)
+
+	for _, c := range []struct {
+		write func(t *testing.T, dir string)
+		want  string
+	}{
+		{func(t *testing.T, dir string) {
+			writeRows(t, dir, FeaturesFile, []FeatureRow{{"U1", "a", "1"}, {"U2", "a", "1"}, {"U1", "b", "2"}})
+		}, `user "U1" again`},
+		{func(t *testing.T, dir string) {
+			writeRows(t, dir, NeighborsFile, []NeighborRow{{Family: "sim", Item: "A", Neighbor: "B", Score: 1, Rank: 1},
+				{Family: "sim", Item: "C", Neighbor: "B", Score: 1, Rank: 1}, {Family: "sim", Item: "A", Neighbor: "C", Score: 1, Rank: 1}})
+		}, `a second list for family "sim" item "A"`},
+	} {
+		dir := t.TempDir()
+		if _, err := (&ModelWriter{Dir: dir}).Write(context.Background(), m, nil); err != nil {
+			t.Fatal(err)
+		}
+		c.write(t, dir)
+		if _, err := ReadModelDir(dir); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("ReadModelDir: %v, want %s", err, c.want)
+		}
 	}
 }
