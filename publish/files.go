@@ -10,7 +10,6 @@ import (
 	"hash/maphash"
 	"maps"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -444,7 +443,7 @@ func (d *ModelDir) indexNeighbors(cf *columnFile, exact bool) ([]Family, error) 
 	clear(d.Counts.Lists)
 	var fams []Family
 	var cur *fileLists
-	idx := listIndexer{seen: idSet{rows: cf.numRows(), exact: exact}}
+	idx := listIndexer{seen: idSet{exact: exact}}
 	err := cf.scan([]int{colFamily, colItem, colNeighbor, colScore, colRank}, func(lo int64, c []colData) error {
 		for k := range c[colFamily].text {
 			row := lo + int64(k)
@@ -497,7 +496,7 @@ func (d *ModelDir) openFeatures() (HashSource, error) {
 // the user ids, not their hashes.
 func indexFeatures(cf *columnFile, exact bool) (*fileHashes, []string, error) {
 	h := &fileHashes{f: cf, end: cf.numRows()}
-	idx := hashIndexer{seen: idSet{rows: cf.numRows(), exact: exact}}
+	idx := hashIndexer{seen: idSet{exact: exact}}
 	var fields distinct
 	err := cf.scan([]int{colUser, colField}, func(lo int64, c []colData) error {
 		for k, user := range c[colUser].text {
@@ -534,7 +533,7 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 		if r.Family != x.family {
 			x.seen.reset() // a family's rows are consecutive (openNeighbors)
 		}
-		switch x.seen.insert(row, r.Item) {
+		switch x.seen.insert(r.Item) {
 		case idRepeated:
 			return fmt.Errorf("row %d: a second list for family %q item %q (rows of a list must be consecutive)", row, r.Family, r.Item)
 		case idUnsure:
@@ -564,20 +563,18 @@ func (x *listIndexer) add(row int64, r *NeighborRow) error {
 }
 
 // idSet is the set of ids (users, or the items of a family's lists) met
-// so far in a file of rows rows. It keeps 8-byte hashes of the ids in an
-// open-addressing table, not the ids: a quarter of a map's memory, so
-// that lookups stay in the cache (the maps these sets replace were a
-// third of checking a model directory). The table is sized once, from
-// the rows its first idSetProbe ids took. Two ids with the same hash
-// make insert answer idUnsure, and the caller checks the file again with
-// exact sets (maps of the ids): about one chance in 10^7 at a million ids.
+// so far in a file. It keeps 8-byte hashes of the ids in an
+// open-addressing table at most half full, not the ids: a quarter of a
+// map's memory, so that lookups stay in the cache (the maps these sets
+// replace were a third of checking a model directory). Two ids with the
+// same hash make insert answer idUnsure, and the caller checks the file
+// again with exact sets (maps of the ids): about one chance in 10^7 at a
+// million ids.
 type idSet struct {
-	rows  int64 // in the file
 	exact bool
 	m     map[string]bool // when exact
 	table []uint64        // hashes; 0 is an empty slot
 	n     int
-	sized bool
 }
 
 // Answers of idSet.insert.
@@ -590,17 +587,15 @@ const (
 // errHashRepeat makes a model file's check start again with exact sets.
 var errHashRepeat = errors.New("two ids with the same hash")
 
-const idSetProbe = 1024
-
 // idHash is the hash an idSet keeps; never 0. Tests replace it.
 var idHash = func(s string) uint64 { return maphash.String(idSeed, s) | 1 }
 
 var idSeed = maphash.MakeSeed()
 
-func (s *idSet) reset() { s.m, s.table, s.n, s.sized = nil, nil, 0, false }
+func (s *idSet) reset() { s.m, s.table, s.n = nil, nil, 0 }
 
-// insert adds id, met at row.
-func (s *idSet) insert(row int64, id string) int {
+// insert adds id.
+func (s *idSet) insert(id string) int {
 	if s.exact {
 		if s.m == nil {
 			s.m = make(map[string]bool)
@@ -610,14 +605,8 @@ func (s *idSet) insert(row int64, id string) int {
 		}
 		return idRepeated
 	}
-	if !s.sized && s.n == idSetProbe {
-		s.sized = true
-		// row > 0: idSetProbe ids took at least that many rows.
-		guess := int64(float64(s.rows) / float64(row) * idSetProbe * 1.25)
-		s.resize(min(guess, s.rows))
-	}
 	if 2*(s.n+1) > len(s.table) {
-		s.resize(int64(2 * (s.n + 1)))
+		s.grow()
 	}
 	h := idHash(id)
 	mask := uint64(len(s.table) - 1)
@@ -633,15 +622,11 @@ func (s *idSet) insert(row int64, id string) int {
 	}
 }
 
-// resize makes room for n ids at a load of at most a half.
-func (s *idSet) resize(n int64) {
-	size := max(2*idSetProbe, 1<<bits.Len64(uint64(2*n-1)))
-	if size <= len(s.table) {
-		return
-	}
+// grow doubles the table.
+func (s *idSet) grow() {
 	old := s.table
-	s.table = make([]uint64, size)
-	mask := uint64(size - 1)
+	s.table = make([]uint64, max(1024, 2*len(old)))
+	mask := uint64(len(s.table) - 1)
 	for _, h := range old {
 		if h == 0 {
 			continue
@@ -732,7 +717,7 @@ const fewFields = 32
 
 func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error) {
 	if row == 0 || user != x.user {
-		switch x.seen.insert(row, user) {
+		switch x.seen.insert(user) {
 		case idRepeated:
 			return false, fmt.Errorf("row %d: user %q again (rows of a user must be consecutive)", row, user)
 		case idUnsure:

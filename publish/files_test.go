@@ -575,13 +575,14 @@ func TestModelWriterFileModes(t *testing.T) {
 }
 
 // TestIDSet: the set finds a repeat whether it comes before, at or after
-// the point where it sizes its table, exact or by hash, and the table it
-// sizes stays within the file's rows.
+// the point where it grows its table, exact or by hash, and keeps its
+// table at most half full.
 func TestIDSet(t *testing.T) {
 	for _, exact := range []bool{false, true} {
-		for _, repeatAt := range []int{5, idSetProbe - 1, idSetProbe, idSetProbe + 1, 3 * idSetProbe} {
-			s := idSet{rows: 5 * idSetProbe, exact: exact}
-			for i := range 4 * idSetProbe {
+		for _, repeatAt := range []int{5, 511, 512, 513, 3000} {
+			var s idSet
+			s.exact = exact
+			for i := range 4000 {
 				id := fmt.Sprintf("U%d", i)
 				want := idNew
 				if i == repeatAt {
@@ -590,20 +591,14 @@ func TestIDSet(t *testing.T) {
 						want = idUnsure // a hash alone cannot tell
 					}
 				}
-				if got := s.insert(int64(i), id); got != want {
+				if got := s.insert(id); got != want {
 					t.Fatalf("exact %v, repeat at %d: insert %d (%s) = %v, want %v", exact, repeatAt, i, id, got, want)
 				}
 			}
+			if !exact && (s.n != 3999 || 2*s.n > len(s.table)) {
+				t.Fatalf("%d ids in a table of %d", s.n, len(s.table))
+			}
 		}
-	}
-	s := idSet{rows: 10}
-	for i := range 4 * idSetProbe {
-		if got := s.insert(int64(i), fmt.Sprint(i)); got != idNew {
-			t.Fatalf("insert %d = %d, want idNew", i, got) // more ids than rows: the guess is capped, the table grows
-		}
-	}
-	if s.n != 4*idSetProbe || 2*s.n > len(s.table) {
-		t.Fatalf("%d ids in a table of %d", s.n, len(s.table))
 	}
 }
 
