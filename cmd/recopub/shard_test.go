@@ -143,25 +143,7 @@ func waitShardWriting(rdb redis.UniversalClient, ns, version string, i int, star
 // without its prefix, with its members and scores or fields and values.
 func versionContents(t *testing.T, rdb redis.UniversalClient, ns, version string) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	k := publish.Keys{Namespace: ns}
-	out := make(map[string]string)
-	for _, key := range redistest.AllKeys(t, rdb) {
-		rest, ok := strings.CutPrefix(key, k.VersionPrefix(version))
-		if !ok || rest == "manifest" {
-			continue
-		}
-		switch typ := rdb.Type(ctx, key).Val(); typ {
-		case "zset":
-			out[rest] = fmt.Sprint(rdb.ZRangeWithScores(ctx, key, 0, -1).Val())
-		case "hash":
-			h := rdb.HGetAll(ctx, key).Val()
-			out[rest] = fmt.Sprint(slices.Sorted(maps.Keys(h)), h)
-		default:
-			t.Fatalf("%s: type %s", key, typ)
-		}
-	}
-	return out
+	return redistest.Contents(t, rdb, publish.Keys{Namespace: ns}.VersionPrefix(version))
 }
 
 // TestShardGC: a version missing a shard is never flipped, gc leaves it

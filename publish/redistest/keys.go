@@ -2,7 +2,10 @@ package redistest
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -34,4 +37,30 @@ func AllKeys(tb testing.TB, rdb redis.UniversalClient) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Contents returns every key that starts with prefix, but prefix +
+// "manifest", without the prefix, each with its members and scores
+// (sorted sets) or its fields and values (hashes) as text: two versions
+// with equal Contents hold the same lists and hashes.
+func Contents(tb testing.TB, rdb redis.UniversalClient, prefix string) map[string]string {
+	tb.Helper()
+	ctx := context.Background()
+	out := make(map[string]string)
+	for _, key := range AllKeys(tb, rdb) {
+		rest, ok := strings.CutPrefix(key, prefix)
+		if !ok || rest == "manifest" {
+			continue
+		}
+		switch typ := rdb.Type(ctx, key).Val(); typ {
+		case "zset":
+			out[rest] = fmt.Sprint(rdb.ZRangeWithScores(ctx, key, 0, -1).Val())
+		case "hash":
+			h := rdb.HGetAll(ctx, key).Val()
+			out[rest] = fmt.Sprint(slices.Sorted(maps.Keys(h)), h)
+		default:
+			tb.Fatalf("%s: type %s", key, typ)
+		}
+	}
+	return out
 }
