@@ -90,6 +90,7 @@ func summarize(ev userEvents, events, purchase int) eventSummary {
 		last:      make([]uint32, n),
 	}
 	counts := make([]uint32, events)
+	var touched []uint16 // the event codes of the user's events
 	for u := range n {
 		lo, hi := int(ev.ptr[u]), int(ev.ptr[u+1])
 		start := len(s.recent)
@@ -104,16 +105,22 @@ func summarize(ev userEvents, events, purchase int) eventSummary {
 		slices.Reverse(s.recent[start:])
 		s.recentPtr = append(s.recentPtr, uint32(len(s.recent)))
 		var last uint32
+		touched = touched[:0]
 		for e := lo; e < hi; e++ {
-			counts[ev.event[e]]++
+			code := ev.event[e]
+			if counts[code] == 0 {
+				touched = append(touched, code)
+			}
+			counts[code]++
 			last = max(last, ev.tm[e])
 		}
 		s.last[u] = last
-		for code, c := range counts {
-			if c > 0 {
-				s.countEv, s.count = append(s.countEv, uint16(code)), append(s.count, c)
-				counts[code] = 0
-			}
+		// In code order, touching only the user's events: an export
+		// can have hundreds of event names.
+		slices.Sort(touched)
+		for _, code := range touched {
+			s.countEv, s.count = append(s.countEv, code), append(s.count, counts[code])
+			counts[code] = 0
 		}
 		s.countPtr = append(s.countPtr, uint32(len(s.count)))
 	}
@@ -320,9 +327,10 @@ func (u *Users) Fields(i int, fields, values []string) ([]string, []string) {
 		fields = append(fields, u.evFields[s.countEv[k]])
 		values = append(values, strconv.FormatUint(uint64(s.count[k]), 10))
 	}
-	// Every user of ds.Users has an event.
-	fields = append(fields, LastSeenField)
-	values = append(values, time.Unix(int64(s.last[i]), 0).UTC().Format(time.RFC3339))
+	if s.countPtr[i+1] > s.countPtr[i] { // the user has events
+		fields = append(fields, LastSeenField)
+		values = append(values, time.Unix(int64(s.last[i]), 0).UTC().Format(time.RFC3339))
+	}
 	// Drop profile traits shadowed by derived fields.
 	for k := traits - 1; k >= start; k-- {
 		if slices.Contains(fields[traits:], fields[k]) {
