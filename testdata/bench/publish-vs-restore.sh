@@ -4,8 +4,8 @@
 # a fresh private redis-server, side by side in the same run, and fails
 # when publish takes more than MAX_RATIO times as long (issue 15: 1.5).
 #
-#   testdata/bench/publish-vs-restore.sh             # 5M-event model, 3 rounds
-#   ROUNDS=5 testdata/bench/publish-vs-restore.sh /path/to/model-dir
+#   testdata/bench/publish-vs-restore.sh             # 5M-event model, 5 rounds
+#   ROUNDS=7 testdata/bench/publish-vs-restore.sh /path/to/model-dir
 #   BASELINE=/path/to/old/recopub testdata/bench/publish-vs-restore.sh  # old build beside the new
 #
 # Without a model directory it generates one (recopub gen --users 500000
@@ -21,7 +21,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 MAX_RATIO=${MAX_RATIO:-1.5}
 BENCH_DIR=${BENCH_DIR:-/tmp/recopub-bench}
 RECOPUB=${RECOPUB:-bin/recopub}
