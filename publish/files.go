@@ -681,11 +681,13 @@ type distinct struct {
 	many map[string]bool
 }
 
-func (d *distinct) add(s string) {
+// add adds s and reports whether it was not there.
+func (d *distinct) add(s string) bool {
 	switch {
 	case d.many != nil:
-		d.many[s] = true
+		return insert(d.many, s)
 	case slices.Contains(d.few, s):
+		return false
 	case len(d.few) < fewFields:
 		d.few = append(d.few, s)
 	default:
@@ -694,7 +696,11 @@ func (d *distinct) add(s string) {
 			d.many[f] = true
 		}
 	}
+	return true
 }
+
+// reset empties d, keeping its room for a few.
+func (d *distinct) reset() { d.few, d.many = d.few[:0], nil }
 
 func (d *distinct) sorted() []string {
 	if d.many != nil {
@@ -707,8 +713,7 @@ func (d *distinct) sorted() []string {
 type hashIndexer struct {
 	seen   idSet
 	user   string
-	fields []string        // of the current user; searched in order while few
-	many   map[string]bool // the same, once there are many
+	fields distinct // of the current user
 }
 
 // fewFields is how many fields of a user are searched in order before a
@@ -727,21 +732,10 @@ func (x *hashIndexer) add(row int64, user, field string) (isNew bool, err error)
 			return false, fmt.Errorf("row %d: user: %w", row, err)
 		}
 		x.user, isNew = user, true
-		x.fields, x.many = x.fields[:0], nil
+		x.fields.reset()
 	}
-	if x.many == nil && slices.Contains(x.fields, field) || x.many[field] {
+	if !x.fields.add(field) {
 		return false, fmt.Errorf("row %d: field %q appears twice for user %q", row, field, user)
-	}
-	switch {
-	case x.many != nil:
-		x.many[field] = true
-	case len(x.fields) < fewFields:
-		x.fields = append(x.fields, field)
-	default:
-		x.many = make(map[string]bool, 2*fewFields)
-		for _, f := range append(x.fields, field) {
-			x.many[f] = true
-		}
 	}
 	return isNew, nil
 }
